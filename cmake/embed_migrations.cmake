@@ -1,0 +1,25 @@
+# Generates a C file holding every migration as a string, sorted by backend and version.
+# Input: SRC (the migrations folder, with sqlite/ and postgres/), OUT (the C file).
+# A file is named NNNN_name.sql; NNNN is its version.
+set(body "/* Generated from src/db/migrations by cmake/embed_migrations.cmake. Do not edit. */\n#include <stddef.h>\n#include \"db/migrate.h\"\n\nconst struct db_migration db_migrations[] = {\n")
+foreach(backend sqlite postgres)
+  file(GLOB files ${SRC}/${backend}/*.sql)
+  list(SORT files)
+  foreach(f ${files})
+    get_filename_component(fname ${f} NAME_WE)
+    string(REGEX MATCH "^([0-9]+)_(.*)$" _ ${fname})
+    if(NOT CMAKE_MATCH_1)
+      message(FATAL_ERROR "migration ${f}: name must be NNNN_name.sql")
+    endif()
+    math(EXPR version "${CMAKE_MATCH_1}")
+    set(name ${CMAKE_MATCH_2})
+    file(READ ${f} hex HEX)
+    string(REGEX REPLACE "([0-9a-f][0-9a-f])" "\\\\x\\1" escaped "${hex}")
+    # Break the literal every 64 bytes so lines stay readable.
+    string(REGEX REPLACE "((\\\\x[0-9a-f][0-9a-f]){64})" "\\1\"\n\t\t\"" escaped "${escaped}")
+    string(APPEND body "\t{ \"${backend}\", ${version}, \"${name}\",\n\t\t\"${escaped}\" },\n")
+  endforeach()
+endforeach()
+string(APPEND body "\t{ NULL, 0, NULL, NULL },\n};\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
