@@ -56,21 +56,26 @@ size_t utf8_sanitize(char *dst, size_t cap, const char *src, size_t len)
 {
 	static const char repl[] = "\xef\xbf\xbd";
 	const unsigned char *p = (const unsigned char *)src;
-	size_t out = 0;
+	size_t out = 0, written = 0;
+	bool full = !dst || cap == 0;
 
 	for (size_t i = 0; i < len;) {
 		size_t n = p[i] ? utf8_seq(p + i, len - i) : 0;
 		const char *from = n ? src + i : repl;
 		size_t take = n ? n : 3;
 
-		if (dst && out + take < cap)
+		/* Once a character does not fit, stop writing (never half a character) but keep
+		 * counting, so the return value is the full length as with snprintf. */
+		if (!full && out + take < cap) {
 			memcpy(dst + out, from, take);
-		else if (dst && cap)
-			cap = out + 1; /* stop writing; keep counting */
+			written = out + take;
+		} else {
+			full = true;
+		}
 		out += take;
 		i += n ? n : 1;
 	}
 	if (dst && cap)
-		dst[out < cap ? out : cap - 1] = '\0';
+		dst[written] = '\0';
 	return out;
 }

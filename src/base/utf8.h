@@ -14,7 +14,9 @@ bool utf8_valid(const char *s, size_t len);
 
 /* Copy `len` bytes of `src` into `dst` (capacity `cap`, NUL-terminated when cap > 0),
  * replacing invalid sequences and NUL bytes with U+FFFD. Returns the length the full
- * result needs (excluding the NUL), like snprintf: call with dst = NULL to size it. */
+ * result needs (excluding the NUL), like snprintf: call with dst = NULL to size it. When the
+ * result does not fit, `dst` holds the longest prefix of whole characters that does, so a
+ * truncated result is still valid UTF-8. */
 size_t utf8_sanitize(char *dst, size_t cap, const char *src, size_t len);
 
 #endif

@@ -1,0 +1,220 @@
+/* log: lines read back from a pipe and parsed as JSON; hostile values cannot break them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/utf8.h"
+
+static int fds[2];
+
+static int setup(void **state)
+{
+	(void)state;
+	if (pipe2(fds, O_NONBLOCK) != 0)
+		return -1;
+	fcntl(fds[1], F_SETFL, 0); /* writes block; reads do not */
+	fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
+	log_setup(LOG_DEBUG, fds[1]);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	log_setup(LOG_INFO, 2);
+	close(fds[0]);
+	close(fds[1]);
+	return 0;
+}
+
+/* Everything written so far, as text. */
+static char *drain(size_t *len)
+{
+	static char data[1 << 20];
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < sizeof(data) - 1 && (r = read(fds[0], data + n, sizeof(data) - 1 - n)) > 0)
+		n += (size_t)r;
+	data[n] = '\0';
+	*len = n;
+	return data;
+}
+
+/* The one line written since the last call, parsed. */
+static json_t *one_line(void)
+{
+	size_t len;
+	char *text = drain(&len);
+	json_error_t je;
+	json_t *j;
+
+	assert_true(len > 0);
+	assert_int_equal(text[len - 1], '\n');
+	assert_ptr_equal(memchr(text, '\n', len), text + len - 1); /* exactly one line */
+	assert_true(utf8_valid(text, len));
+	j = json_loadb(text, len - 1, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
+		fail_msg("not JSON (%s): %s", je.text, text);
+	return j;
+}
+
+static void test_fields(void **state)
+{
+	(void)state;
+	json_t *j;
+
+	log_kv(LOG_WARN, "req-1", "uploaded",
+	       LOG_FIELDS(LOG_STR("track", "t1"), LOG_INT("bytes", 12345678901LL), LOG_DBL("secs", 1.5),
+			  LOG_BOOL("dup", true), LOG_STR("nothing", NULL)));
+	j = one_line();
+	assert_string_equal(json_string_value(json_object_get(j, "level")), "warn");
+	assert_string_equal(json_string_value(json_object_get(j, "msg")), "uploaded");
+	assert_string_equal(json_string_value(json_object_get(j, "request_id")), "req-1");
+	assert_string_equal(json_string_value(json_object_get(j, "track")), "t1");
+	assert_true(json_integer_value(json_object_get(j, "bytes")) == 12345678901LL);
+	assert_true(json_real_value(json_object_get(j, "secs")) == 1.5);
+	assert_true(json_is_true(json_object_get(j, "dup")));
+	assert_true(json_is_null(json_object_get(j, "nothing")));
+	/* time is RFC 3339 UTC with milliseconds */
+	const char *t = json_string_value(json_object_get(j, "time"));
+	assert_non_null(t);
+	assert_int_equal(strlen(t), 24);
+	assert_int_equal(t[10], 'T');
+	assert_int_equal(t[19], '.');
+	assert_int_equal(t[23], 'Z');
+	json_decref(j);
+
+	log_msg(LOG_INFO, NULL, "hello %s %d", "world", 42);
+	j = one_line();
+	assert_string_equal(json_string_value(json_object_get(j, "msg")), "hello world 42");
+	assert_null(json_object_get(j, "request_id"));
+	json_decref(j);
+}
+
+static void test_hostile_values(void **state)
+{
+	(void)state;
+	const char *evil = "x\"}\n{\"level\":\"error\",\"msg\":\"forged\"}\r\n\x01\x7f\\";
+	json_t *j;
+
+	log_kv(LOG_INFO, "id\n\"", evil, LOG_FIELDS(LOG_STR("name", "bad\xff\xfe utf8 \xc0\xaf"), LOG_STR("q", evil)));
+	j = one_line();
+	assert_string_equal(json_string_value(json_object_get(j, "msg")), evil);
+	assert_string_equal(json_string_value(json_object_get(j, "q")), evil);
+	assert_string_equal(json_string_value(json_object_get(j, "request_id")), "id\n\"");
+	assert_string_equal(json_string_value(json_object_get(j, "level")), "info");
+	/* invalid UTF-8 is replaced, not dropped and not passed through */
+	assert_string_equal(json_string_value(json_object_get(j, "name")),
+			    "bad\xef\xbf\xbd\xef\xbf\xbd utf8 \xef\xbf\xbd\xef\xbf\xbd");
+	json_decref(j);
+	/* a long invalid message (past the stack buffer) */
+	char big[3000];
+	memset(big, '\xff', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	log_kv(LOG_INFO, NULL, big, NULL);
+	j = one_line();
+	assert_int_equal(strlen(json_string_value(json_object_get(j, "msg"))), 3 * (sizeof(big) - 1));
+	json_decref(j);
+}
+
+static void test_levels(void **state)
+{
+	(void)state;
+	enum log_level l;
+	size_t len;
+
+	log_setup(LOG_WARN, fds[1]);
+	log_info("dropped");
+	log_debug("dropped");
+	drain(&len);
+	assert_int_equal(len, 0);
+	assert_false(log_enabled(LOG_INFO));
+	assert_true(log_enabled(LOG_ERROR));
+	log_error("kept");
+	json_t *j = one_line();
+	assert_string_equal(json_string_value(json_object_get(j, "level")), "error");
+	json_decref(j);
+	log_setup(LOG_DEBUG, fds[1]);
+
+	assert_int_equal(log_level_parse("warn", &l), 0);
+	assert_int_equal(l, LOG_WARN);
+	assert_int_equal(log_level_parse("WARN", &l), -1);
+	assert_int_equal(log_level_parse("verbose", &l), -1);
+	assert_string_equal(log_level_name(LOG_DEBUG), "debug");
+}
+
+#define THREAD_LINES 2000
+
+static void *spam(void *arg)
+{
+	char pad[600];
+
+	memset(pad, 'a' + (int)(intptr_t)arg, sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	for (int i = 0; i < THREAD_LINES; i++)
+		log_kv(LOG_INFO, NULL, "spam", LOG_FIELDS(LOG_STR("pad", pad), LOG_INT("i", i)));
+	return NULL;
+}
+
+static void test_threads_do_not_interleave(void **state)
+{
+	(void)state;
+	pthread_t t[4];
+	size_t total = 0, lines = 0;
+	static char acc[4 * THREAD_LINES * 700];
+
+	for (intptr_t i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, spam, (void *)i), 0);
+	/* read while they write, so the pipe never fills */
+	for (;;) {
+		size_t len;
+		char *chunk = drain(&len);
+		memcpy(acc + total, chunk, len);
+		total += len;
+		if (total > 0 && acc[total - 1] == '\n') {
+			size_t count = 0;
+			for (size_t i = 0; i < total; i++)
+				count += acc[i] == '\n';
+			if (count == 4 * THREAD_LINES)
+				break;
+		}
+		usleep(1000);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	for (char *line = acc, *nl; line < acc + total; line = nl + 1) {
+		json_error_t je;
+		nl = memchr(line, '\n', (size_t)(acc + total - line));
+		json_t *j = json_loadb(line, (size_t)(nl - line), 0, &je);
+		if (!j)
+			fail_msg("line %zu is not JSON: %s", lines, je.text);
+		/* a line's pad is one thread's letter only */
+		const char *pad = json_string_value(json_object_get(j, "pad"));
+		assert_int_equal(strspn(pad, (char[]){ pad[0], 0 }), 599);
+		json_decref(j);
+		lines++;
+	}
+	assert_int_equal(lines, 4 * THREAD_LINES);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_hostile_values),
+		cmocka_unit_test(test_levels),
+		cmocka_unit_test(test_threads_do_not_interleave),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
