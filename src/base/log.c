@@ -74,14 +74,14 @@ static void log_emit(json_t *line)
 	char *heap = NULL, *out = stack;
 	size_t n;
 
-	n = json_dumpb(line, stack, sizeof(stack) - 1, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	n = json_dumpb(line, stack, sizeof(stack) - 1, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	if (n == 0)
 		return;
 	if (n >= sizeof(stack) - 1) {
 		heap = malloc(n + 1);
 		if (!heap)
 			return;
-		n = json_dumpb(line, heap, n, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		n = json_dumpb(line, heap, n, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 		out = heap;
 	}
 	out[n++] = '\n';
