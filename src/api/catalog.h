@@ -1,0 +1,49 @@
+/* catalog.h (api) — the browse API over the catalogue: /api/v1/{artists,albums,tracks,genres}
+ * and /{id} under each, PATCH and DELETE of a track. All are blocking routes (they query the
+ * database). Lists take filters, a sort, a limit and a cursor and answer
+ * {"items": [...], "next_cursor": "..." | null}; lists and gets carry a weak ETag from the
+ * catalogue's change counter and answer If-None-Match with 304. */
+#ifndef TONEARM_API_CATALOG_H
+#define TONEARM_API_CATALOG_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+struct http_req;
+struct catalog_track;
+struct catalog_album;
+struct catalog_artist;
+struct catalog_genre;
+struct catalog_query;
+
+void api_artists_list(struct http_req *req, void *app);
+void api_artist_get(struct http_req *req, void *app);
+void api_albums_list(struct http_req *req, void *app);
+void api_album_get(struct http_req *req, void *app);
+void api_tracks_list(struct http_req *req, void *app);
+void api_track_get(struct http_req *req, void *app);
+void api_track_patch(struct http_req *req, void *app);
+void api_track_delete(struct http_req *req, void *app);
+void api_genres_list(struct http_req *req, void *app);
+void api_genre_get(struct http_req *req, void *app);
+
+/* ---- catalog_json.c: the JSON shapes and the query parameters ---- */
+
+/* New JSON objects for one row (NULL on out of memory). `full` adds what only a get shows
+ * (lyrics, counts). */
+json_t *api_track_json(const struct catalog_track *t, int full);
+json_t *api_album_json(const struct catalog_album *a, int full);
+json_t *api_artist_json(const struct catalog_artist *a, int full);
+json_t *api_genre_json(const struct catalog_genre *g, int full);
+
+/* Parse `added_since`: milliseconds since the epoch, or an RFC 3339 date-time
+ * ("2024-01-02T03:04:05Z", fractions and ±hh:mm offsets allowed). 0 or -1. */
+int api_parse_time(const char *s, int64_t *ms);
+
+/* Read the list parameters of a request into *q (strings point into the request). -1 with
+ * ERR_INVALID naming the parameter. */
+int api_catalog_query(struct http_req *req, struct catalog_query *q, struct err *e);
+
+#endif

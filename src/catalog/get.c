@@ -1,0 +1,221 @@
+/* get.c — catalog_get: one artist, album, track or genre by id, with what its page shows
+ * (counts; an album's tracks; an artist's albums). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/read.h"
+#include "db/db.h"
+
+/* The first column of the first row of `sql` with one text parameter, as an integer. */
+static int count_of(struct db_conn *c, const char *sql, const char *id, int64_t *out, struct err *e)
+{
+	struct db_stmt *s = db_prepare(c, sql, e);
+	int rc;
+
+	if (!s)
+		return -1;
+	db_bind_str(s, 1, id);
+	rc = db_step(s, e);
+	*out = rc == 1 ? db_col_int(s, 0) : 0;
+	db_finalize(s);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Run `sql` (one text parameter: the id) and read up to `max` tracks into page->tracks. */
+static int get_tracks(struct db_conn *c, struct catalog_page *p, const char *sql, const char *id, size_t max,
+		      struct err *e)
+{
+	struct db_stmt *s = db_prepare(c, sql, e);
+	size_t cap = 0;
+	int rc;
+
+	if (!s)
+		return -1;
+	db_bind_str(s, 1, id);
+	while ((rc = db_step(s, e)) == 1 && p->ntracks < max) {
+		if (p->ntracks == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct catalog_track *nt = catalog_arena_alloc(p->arena, ncap * sizeof(*nt));
+
+			if (!nt) {
+				rc = err_set(e, ERR_NOMEM, "out of memory");
+				break;
+			}
+			if (p->ntracks)
+				memcpy(nt, p->tracks, p->ntracks * sizeof(*nt));
+			p->tracks = nt;
+			cap = ncap;
+		}
+		if (catalog_read_track(s, p->arena, &p->tracks[p->ntracks], e) < 0) {
+			rc = -1;
+			break;
+		}
+		p->ntracks++;
+	}
+	db_finalize(s);
+	if (rc < 0)
+		return -1;
+	return catalog_load_links(c, p->arena, p->tracks, p->ntracks, e);
+}
+
+static int get_one(struct db_conn *c, enum catalog_kind kind, const char *id, struct catalog_page *p, struct err *e)
+{
+	struct db_stmt *s = NULL;
+	const char *sql = NULL;
+	int rc, ret = -1;
+
+	switch (kind) {
+	case CATALOG_ARTISTS: sql = "SELECT " CATALOG_ARTIST_COLS CATALOG_ARTIST_FROM " WHERE a.id = $1"; break;
+	case CATALOG_ALBUMS: sql = "SELECT " CATALOG_ALBUM_COLS CATALOG_ALBUM_FROM " WHERE al.id = $1"; break;
+	case CATALOG_TRACKS: sql = "SELECT " CATALOG_TRACK_COLS ", t.lyrics" CATALOG_TRACK_FROM " WHERE t.id = $1"; break;
+	case CATALOG_GENRES: sql = "SELECT " CATALOG_GENRE_COLS CATALOG_GENRE_FROM " WHERE g.id = $1"; break;
+	}
+	s = db_prepare(c, sql, e);
+	if (!s)
+		return -1;
+	db_bind_str(s, 1, id);
+	rc = db_step(s, e);
+	if (rc < 0)
+		goto out;
+	if (rc == 0) {
+		err_set(e, ERR_NOT_FOUND, "no such %s", kind == CATALOG_ARTISTS ? "artist"
+						      : kind == CATALOG_ALBUMS ? "album"
+						      : kind == CATALOG_TRACKS ? "track" : "genre");
+		goto out;
+	}
+	switch (kind) {
+	case CATALOG_ARTISTS:
+		p->artists = catalog_arena_alloc(p->arena, sizeof(*p->artists));
+		if (!p->artists || catalog_read_artist(s, p->arena, p->artists, e) < 0)
+			goto nomem;
+		p->nartists = 1;
+		break;
+	case CATALOG_ALBUMS:
+		p->albums = catalog_arena_alloc(p->arena, sizeof(*p->albums));
+		if (!p->albums || catalog_read_album(s, p->arena, p->albums, e) < 0)
+			goto nomem;
+		p->nalbums = 1;
+		break;
+	case CATALOG_TRACKS:
+		p->tracks = catalog_arena_alloc(p->arena, sizeof(*p->tracks));
+		if (!p->tracks || catalog_read_track(s, p->arena, p->tracks, e) < 0)
+			goto nomem;
+		p->ntracks = 1;
+		break;
+	case CATALOG_GENRES:
+		p->genres = catalog_arena_alloc(p->arena, sizeof(*p->genres));
+		if (!p->genres || catalog_read_genre(s, p->arena, p->genres, e) < 0)
+			goto nomem;
+		p->ngenres = 1;
+		break;
+	}
+	ret = 0;
+	goto out;
+nomem:
+	err_set(e, ERR_NOMEM, "out of memory");
+out:
+	db_finalize(s);
+	return ret;
+}
+
+/* An artist's albums (as album artist), oldest first. */
+static int artist_albums(struct db_conn *c, struct catalog_page *p, const char *id, struct err *e)
+{
+	struct db_stmt *s = db_prepare(c, "SELECT " CATALOG_ALBUM_COLS CATALOG_ALBUM_FROM " WHERE al.artist_id = $1 "
+				       "ORDER BY al.year, al.title_norm, al.id LIMIT 10000", e);
+	struct catalog_album *rows;
+	size_t cap = 0, n = 0;
+	int rc;
+
+	if (!s)
+		return -1;
+	db_bind_str(s, 1, id);
+	rows = NULL;
+	while ((rc = db_step(s, e)) == 1) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct catalog_album *nr = catalog_arena_alloc(p->arena, ncap * sizeof(*nr));
+
+			if (!nr) {
+				rc = err_set(e, ERR_NOMEM, "out of memory");
+				break;
+			}
+			if (n)
+				memcpy(nr, rows, n * sizeof(*nr));
+			rows = nr;
+			cap = ncap;
+		}
+		if (catalog_read_album(s, p->arena, &rows[n], e) < 0) {
+			rc = -1;
+			break;
+		}
+		n++;
+	}
+	db_finalize(s);
+	p->albums = rows;
+	p->nalbums = n;
+	return rc < 0 ? -1 : 0;
+}
+
+static int get_details(struct db_conn *c, enum catalog_kind kind, const char *id, struct catalog_page *p,
+		       struct err *e)
+{
+	switch (kind) {
+	case CATALOG_ARTISTS:
+		if (count_of(c, "SELECT count(*) FROM albums WHERE artist_id = $1", id, &p->artists->album_count, e) < 0 ||
+		    count_of(c, "SELECT count(DISTINCT track_id) FROM track_artists WHERE artist_id = $1", id,
+			     &p->artists->track_count, e) < 0)
+			return -1;
+		return artist_albums(c, p, id, e);
+	case CATALOG_ALBUMS:
+		if (count_of(c, "SELECT count(*) FROM tracks WHERE album_id = $1", id, &p->albums->track_count, e) < 0 ||
+		    count_of(c, "SELECT COALESCE(sum(duration_ms), 0) FROM tracks WHERE album_id = $1", id,
+			     &p->albums->duration_ms, e) < 0)
+			return -1;
+		return get_tracks(c, p, "SELECT " CATALOG_TRACK_COLS ", NULL" CATALOG_TRACK_FROM " WHERE t.album_id = $1 "
+				  "ORDER BY t.disc, t.track_no, t.title_norm, t.id LIMIT 10000", id, 10000, e);
+	case CATALOG_TRACKS:
+		return catalog_load_links(c, p->arena, p->tracks, 1, e);
+	case CATALOG_GENRES:
+		return count_of(c, "SELECT count(*) FROM track_genres WHERE genre_id = $1", id, &p->genres->track_count, e);
+	}
+	return 0;
+}
+
+int catalog_get(struct catalog *cat, enum catalog_kind kind, const char *id, struct catalog_page **out,
+		struct err *e)
+{
+	struct catalog_page *p = NULL;
+	struct db_conn *c = NULL;
+	int ret = -1;
+
+	*out = NULL;
+	if ((unsigned)kind > CATALOG_GENRES)
+		return err_set(e, ERR_INVALID, "unknown kind");
+	if (!id || !id_valid(id))
+		return err_set(e, ERR_NOT_FOUND, "no such %s", kind == CATALOG_ARTISTS ? "artist"
+							   : kind == CATALOG_ALBUMS ? "album"
+							   : kind == CATALOG_TRACKS ? "track" : "genre");
+	p = catalog_page_new(e);
+	if (!p)
+		return -1;
+	c = db_acquire(cat->db, e);
+	if (!c)
+		goto out;
+	if (db_begin_read(c, e) < 0)
+		goto out;
+	if (catalog_read_version(c, &p->version, e) < 0 || get_one(c, kind, id, p, e) < 0 ||
+	    get_details(c, kind, id, p, e) < 0 || db_commit(c, e) < 0)
+		goto out;
+	*out = p;
+	p = NULL;
+	ret = 0;
+out:
+	if (c) {
+		if (db_in_transaction(c))
+			db_rollback(c, NULL);
+		db_release(c);
+	}
+	catalog_page_free(p);
+	return ret;
+}

@@ -1,0 +1,274 @@
+/* read.c — turning result rows into catalogue structs, and loading a page's track credits
+ * and genres with one query each (never one per track). */
+#include "catalog/read.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "db/db.h"
+
+static const char *col_str(struct db_stmt *s, int col, struct catalog_arena *a, bool *oom)
+{
+	return catalog_arena_strdup(a, db_col_text(s, col), oom);
+}
+
+static double col_opt(struct db_stmt *s, int col, unsigned *has, unsigned bit)
+{
+	if (db_col_null(s, col))
+		return 0;
+	*has |= bit;
+	return db_col_double(s, col);
+}
+
+int catalog_read_track(struct db_stmt *s, struct catalog_arena *a, struct catalog_track *t, struct err *e)
+{
+	bool oom = false;
+	unsigned has = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->id = col_str(s, 0, a, &oom);
+	t->title = col_str(s, 1, a, &oom);
+	t->sort_title = col_str(s, 2, a, &oom);
+	t->album.id = col_str(s, 3, a, &oom);
+	t->album.name = col_str(s, 4, a, &oom);
+	t->disc = (int)db_col_int(s, 5);
+	t->disc_total = (int)db_col_int(s, 6);
+	t->track = (int)db_col_int(s, 7);
+	t->track_total = (int)db_col_int(s, 8);
+	t->duration_ms = db_col_int(s, 9);
+	t->date = col_str(s, 10, a, &oom);
+	t->year = (int)db_col_int(s, 11);
+	t->isrc = col_str(s, 12, a, &oom);
+	t->label = col_str(s, 13, a, &oom);
+	t->bpm = col_opt(s, 14, &has, CATALOG_HAS_BPM);
+	t->mb_recording_id = col_str(s, 15, a, &oom);
+	t->mb_release_id = col_str(s, 16, a, &oom);
+	t->rg_track_gain = col_opt(s, 17, &has, CATALOG_HAS_RG_TRACK);
+	t->rg_track_peak = col_opt(s, 18, &has, CATALOG_HAS_RG_TRACK);
+	t->rg_album_gain = col_opt(s, 19, &has, CATALOG_HAS_RG_ALBUM);
+	t->rg_album_peak = col_opt(s, 20, &has, CATALOG_HAS_RG_ALBUM);
+	t->loudness_lufs = col_opt(s, 21, &has, CATALOG_HAS_LOUDNESS);
+	t->loudness_range = col_opt(s, 22, &has, CATALOG_HAS_LOUDNESS);
+	t->true_peak = col_opt(s, 23, &has, CATALOG_HAS_LOUDNESS);
+	t->has = has;
+	t->sha256 = col_str(s, 24, a, &oom);
+	t->object_key = col_str(s, 25, a, &oom);
+	t->path = col_str(s, 26, a, &oom);
+	t->container = col_str(s, 27, a, &oom);
+	t->codec = col_str(s, 28, a, &oom);
+	t->sample_rate = (int)db_col_int(s, 29);
+	t->channels = (int)db_col_int(s, 30);
+	t->bits = (int)db_col_int(s, 31);
+	t->bitrate = (int)db_col_int(s, 32);
+	t->lossless = db_col_int(s, 33) != 0;
+	t->file_size = db_col_int(s, 34);
+	t->cover_hash = col_str(s, 35, a, &oom);
+	t->created_at = db_col_int(s, 36);
+	t->updated_at = db_col_int(s, 37);
+	t->lyrics = col_str(s, 38, a, &oom);
+	return oom ? err_set(e, ERR_NOMEM, "out of memory") : 0;
+}
+
+int catalog_read_album(struct db_stmt *s, struct catalog_arena *a, struct catalog_album *al, struct err *e)
+{
+	bool oom = false;
+
+	memset(al, 0, sizeof(*al));
+	al->id = col_str(s, 0, a, &oom);
+	al->title = col_str(s, 1, a, &oom);
+	al->sort_title = col_str(s, 2, a, &oom);
+	al->mbid = col_str(s, 3, a, &oom);
+	al->date = col_str(s, 4, a, &oom);
+	al->label = col_str(s, 5, a, &oom);
+	al->cover_hash = col_str(s, 6, a, &oom);
+	al->artist.id = col_str(s, 7, a, &oom);
+	al->artist.name = col_str(s, 8, a, &oom);
+	al->compilation = db_col_int(s, 9) != 0;
+	al->year = (int)db_col_int(s, 10);
+	al->disc_total = (int)db_col_int(s, 11);
+	al->created_at = db_col_int(s, 12);
+	al->updated_at = db_col_int(s, 13);
+	al->track_count = al->duration_ms = -1;
+	return oom ? err_set(e, ERR_NOMEM, "out of memory") : 0;
+}
+
+int catalog_read_artist(struct db_stmt *s, struct catalog_arena *a, struct catalog_artist *ar, struct err *e)
+{
+	bool oom = false;
+
+	memset(ar, 0, sizeof(*ar));
+	ar->id = col_str(s, 0, a, &oom);
+	ar->name = col_str(s, 1, a, &oom);
+	ar->sort_name = col_str(s, 2, a, &oom);
+	ar->mbid = col_str(s, 3, a, &oom);
+	ar->created_at = db_col_int(s, 4);
+	ar->updated_at = db_col_int(s, 5);
+	ar->album_count = ar->track_count = -1;
+	return oom ? err_set(e, ERR_NOMEM, "out of memory") : 0;
+}
+
+int catalog_read_genre(struct db_stmt *s, struct catalog_arena *a, struct catalog_genre *g, struct err *e)
+{
+	bool oom = false;
+
+	memset(g, 0, sizeof(*g));
+	g->id = col_str(s, 0, a, &oom);
+	g->name = col_str(s, 1, a, &oom);
+	g->created_at = db_col_int(s, 2);
+	g->updated_at = db_col_int(s, 3);
+	g->track_count = -1;
+	return oom ? err_set(e, ERR_NOMEM, "out of memory") : 0;
+}
+
+/* IN lists come in a few fixed sizes, padded by repeating the last id, so that the database's
+ * statement cache holds a handful of statements rather than one per page size. */
+static const size_t buckets[] = { 1, 8, 32, 128, 512 };
+
+static size_t bucket_for(size_t n)
+{
+	for (size_t i = 0; i < sizeof(buckets) / sizeof(buckets[0]); i++)
+		if (n <= buckets[i])
+			return buckets[i];
+	return 0;
+}
+
+static int cmp_track_id(const void *x, const void *y)
+{
+	const struct catalog_track *const *a = x, *const *b = y;
+
+	return strcmp((*a)->id, (*b)->id);
+}
+
+static struct catalog_track *find_track(struct catalog_track **by_id, size_t n, const char *id)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(by_id[mid]->id, id);
+
+		if (c == 0)
+			return by_id[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Run `head` + "(" + placeholders + ")" + `tail` over the ids of tracks[from, from + m); the
+ * query's rows are (track_id, id, name, role) ordered by track_id, and become each track's
+ * credits (genres when `genres`). */
+static int load_chunk(struct db_conn *c, struct catalog_arena *a, struct catalog_track **by_id, size_t n,
+		      struct catalog_track *tracks, size_t from, size_t m, bool genres, struct err *e)
+{
+	struct buf sql = BUF_INIT;
+	struct db_stmt *s = NULL;
+	struct catalog_ref *rows = NULL;
+	struct catalog_track **owner = NULL;
+	size_t nrows = 0, cap = 0, width = bucket_for(m);
+	int rc, ret = -1;
+
+	buf_init(&sql, 64 * 1024);
+	if (buf_adds(&sql, genres ? "SELECT tg.track_id, g.id, g.name, NULL FROM track_genres tg "
+				    "JOIN genres g ON g.id = tg.genre_id WHERE tg.track_id IN ("
+				  : "SELECT ta.track_id, ar.id, ar.name, ta.role FROM track_artists ta "
+				    "JOIN artists ar ON ar.id = ta.artist_id WHERE ta.track_id IN (") < 0)
+		goto oom;
+	for (size_t i = 0; i < width; i++)
+		if (buf_addf(&sql, "%s$%zu", i ? ", " : "", i + 1) < 0)
+			goto oom;
+	if (buf_adds(&sql, genres ? ") ORDER BY tg.track_id, tg.position"
+				  : ") ORDER BY ta.track_id, CASE ta.role WHEN 'main' THEN 0 WHEN 'featured' "
+				    "THEN 1 ELSE 2 END, ta.position") < 0)
+		goto oom;
+	s = db_prepare(c, buf_str(&sql), e);
+	if (!s)
+		goto out;
+	for (size_t i = 0; i < width; i++)
+		db_bind_str(s, (int)i + 1, tracks[from + (i < m ? i : m - 1)].id);
+	while ((rc = db_step(s, e)) == 1) {
+		bool oom = false;
+
+		if (nrows == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct catalog_ref *nr = realloc(rows, ncap * sizeof(*rows));
+			struct catalog_track **no = nr ? realloc(owner, ncap * sizeof(*owner)) : NULL;
+
+			if (nr)
+				rows = nr;
+			if (!nr || !no)
+				goto oom;
+			owner = no;
+			cap = ncap;
+		}
+		owner[nrows] = find_track(by_id, n, db_col_text(s, 0) ? db_col_text(s, 0) : "");
+		rows[nrows].id = catalog_arena_strdup(a, db_col_text(s, 1), &oom);
+		rows[nrows].name = catalog_arena_strdup(a, db_col_text(s, 2), &oom);
+		rows[nrows].role = genres ? NULL : catalog_arena_strdup(a, db_col_text(s, 3), &oom);
+		if (oom)
+			goto oom;
+		if (owner[nrows])
+			nrows++;
+	}
+	if (rc < 0)
+		goto out;
+	/* Rows come grouped by track: each run becomes that track's array. */
+	for (size_t i = 0; i < nrows;) {
+		size_t j = i;
+		struct catalog_ref *arr;
+
+		while (j < nrows && owner[j] == owner[i])
+			j++;
+		arr = catalog_arena_alloc(a, (j - i) * sizeof(*arr));
+		if (!arr)
+			goto oom;
+		memcpy(arr, rows + i, (j - i) * sizeof(*arr));
+		if (genres) {
+			owner[i]->genres = arr;
+			owner[i]->ngenres = j - i;
+		} else {
+			owner[i]->artists = arr;
+			owner[i]->nartists = j - i;
+		}
+		i = j;
+	}
+	ret = 0;
+	goto out;
+oom:
+	err_set(e, ERR_NOMEM, "out of memory");
+out:
+	db_finalize(s);
+	buf_release(&sql);
+	free(rows);
+	free(owner);
+	return ret;
+}
+
+int catalog_load_links(struct db_conn *c, struct catalog_arena *a, struct catalog_track *tracks, size_t n,
+		       struct err *e)
+{
+	struct catalog_track **by_id;
+	const size_t max = buckets[sizeof(buckets) / sizeof(buckets[0]) - 1];
+	int ret = 0;
+
+	if (n == 0)
+		return 0;
+	by_id = malloc(n * sizeof(*by_id));
+	if (!by_id)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		by_id[i] = &tracks[i];
+	qsort(by_id, n, sizeof(*by_id), cmp_track_id);
+	for (size_t from = 0; from < n && ret == 0; from += max) {
+		size_t m = n - from < max ? n - from : max;
+
+		if (load_chunk(c, a, by_id, n, tracks, from, m, false, e) < 0 ||
+		    load_chunk(c, a, by_id, n, tracks, from, m, true, e) < 0)
+			ret = -1;
+	}
+	free(by_id);
+	return ret;
+}

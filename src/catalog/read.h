@@ -1,0 +1,44 @@
+/* read.h — row readers shared by list.c and get.c (internal to the catalogue). */
+#ifndef TONEARM_CATALOG_READ_H
+#define TONEARM_CATALOG_READ_H
+
+#include "catalog/internal.h"
+
+/* The column lists the readers below expect, in order. TRACK_COLS ends with the lyrics
+ * column's slot, which lists fill with NULL. */
+#define CATALOG_TRACK_COLS                                                                          \
+	"t.id, t.title, t.sort_title, t.album_id, al.title, t.disc, t.disc_total, t.track_no, "         \
+	"t.track_total, t.duration_ms, t.date, t.year, t.isrc, t.label, t.bpm, t.mb_recording_id, "     \
+	"t.mb_release_id, t.rg_track_gain, t.rg_track_peak, t.rg_album_gain, t.rg_album_peak, "         \
+	"t.loudness_lufs, t.loudness_range, t.true_peak, t.sha256, t.object_key, t.path, t.container, " \
+	"t.codec, t.sample_rate, t.channels, t.bits, t.bitrate, t.lossless, t.file_size, t.cover_hash, " \
+	"t.created_at, t.updated_at"
+#define CATALOG_TRACK_NCOLS 39 /* with the lyrics slot */
+#define CATALOG_TRACK_FROM " FROM tracks t JOIN albums al ON al.id = t.album_id"
+
+#define CATALOG_ALBUM_COLS                                                                      \
+	"al.id, al.title, al.sort_title, al.mbid, al.date, al.label, al.cover_hash, al.artist_id, " \
+	"ar.name, al.compilation, al.year, al.disc_total, al.created_at, al.updated_at"
+#define CATALOG_ALBUM_NCOLS 14
+#define CATALOG_ALBUM_FROM " FROM albums al JOIN artists ar ON ar.id = al.artist_id"
+
+#define CATALOG_ARTIST_COLS "a.id, a.name, a.sort_name, a.mbid, a.created_at, a.updated_at"
+#define CATALOG_ARTIST_NCOLS 6
+#define CATALOG_ARTIST_FROM " FROM artists a"
+
+#define CATALOG_GENRE_COLS "g.id, g.name, g.created_at, g.updated_at"
+#define CATALOG_GENRE_NCOLS 4
+#define CATALOG_GENRE_FROM " FROM genres g"
+
+/* Read the current row into *out, copying strings into the arena. -1 (ERR_NOMEM) on out
+ * of memory. */
+int catalog_read_track(struct db_stmt *s, struct catalog_arena *a, struct catalog_track *out, struct err *e);
+int catalog_read_album(struct db_stmt *s, struct catalog_arena *a, struct catalog_album *out, struct err *e);
+int catalog_read_artist(struct db_stmt *s, struct catalog_arena *a, struct catalog_artist *out, struct err *e);
+int catalog_read_genre(struct db_stmt *s, struct catalog_arena *a, struct catalog_genre *out, struct err *e);
+
+/* Load the credits and genres of n tracks (one query each, whatever n). */
+int catalog_load_links(struct db_conn *c, struct catalog_arena *a, struct catalog_track *tracks, size_t n,
+		       struct err *e);
+
+#endif
