@@ -66,7 +66,7 @@ e2e "postgres + s3" TA_E2E_DB="$TA_TEST_PG" TA_E2E_STORE="$TA_TEST_S3"
 # The server under the sanitizers, end to end: catches memory errors only real traffic reaches.
 step "end to end under ASan+UBSan: sqlite + file"
 set +e
-ASAN_OPTIONS=detect_leaks=1 TA_E2E_DB=sqlite TA_E2E_STORE=file TA_BIN="$root/build-asan/tonearm" \
+ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$root/tests/lsan.supp" TA_E2E_DB=sqlite TA_E2E_STORE=file TA_BIN="$root/build-asan/tonearm" \
 	node --test --test-concurrency=2 tests/e2e/
 record "e2e sqlite + file (asan+ubsan)" $?
 set -e

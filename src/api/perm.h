@@ -1,8 +1,8 @@
 /* perm.h — the permissions routes ask for (struct http_route.perm).
  *
- * Nothing enforces them yet: there is no authentication hook until the identity work lands,
- * so every route is open today. That work maps roles to these bits (one table, see
- * DESIGN.md "Identity and access") and adds the hook that checks route->perm. */
+ * The bits are auth/perm.h's, where the one table says which role has which; the
+ * authentication hook (api/auth.c) checks route->perm on every request: no or a bad token
+ * gets 401, a role without the permission 403. PERM_OPEN routes need nothing. */
 #ifndef TONEARM_API_PERM_H
 #define TONEARM_API_PERM_H
 
