@@ -3,7 +3,7 @@
 # run, on this machine. Prints medians and ratios and how to reproduce each; docs/BENCHMARKS.md
 # records the figures. Everything binds 127.0.0.1 on free ports and is stopped on exit.
 #
-#   bench/run.sh [name …]      names: http, blocking, idle, db (default: all)
+#   bench/run.sh [name …]      names: http, blocking, idle, db, analyse, import (default: all)
 #   ROUNDS=5 DURATION=10 bench/run.sh http
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -148,8 +148,27 @@ bench_db() {
 	echo "reproduce: bench/run.sh db"
 }
 
+bench_analyse() {
+	echo "== analyse: loudness + true peak, fingerprint, peaks, features of a 5-minute 44.1 kHz stereo FLAC, one core =="
+	cmake --build build --target analyse_bench >/dev/null
+	# Music-like: two stepping melodies and a bass tone over pink noise, 16-bit.
+	local mel='0.25*sin(2*PI*220*pow(2\,floor(mod(t*2\,12))/12)*t)+0.1*sin(2*PI*55*t)'
+	ffmpeg -nostdin -v error -y \
+		-f lavfi -i "aevalsrc=exprs=$mel+0.15*sin(2*PI*330*pow(2\,floor(mod(t*3\,7))/12)*t)|$mel+0.15*sin(2*PI*440*pow(2\,floor(mod(t*5\,5))/12)*t):s=44100:d=300" \
+		-f lavfi -i "anoisesrc=c=pink:r=44100:a=0.1:d=300" \
+		-filter_complex "[1]aformat=channel_layouts=stereo[n];[0][n]amix=inputs=2:normalize=0" \
+		-sample_fmt s16 -c:a flac "$work/song.flac"
+	taskset -c 0 "$root/build/analyse_bench" "$work/song.flac" "${ROUNDS}"
+	echo "reproduce: ROUNDS=$ROUNDS bench/run.sh analyse"
+}
+
+bench_import() {
+	# Folder import vs mpd and minidlnad -R on one generated corpus (bench/import.sh says how).
+	TA_BIN="$bin" "$root/bench/import.sh" "${IMPORT_FILES:-5000}"
+}
+
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(http blocking idle db)
+[ ${#names[@]} -eq 0 ] && names=(http blocking idle db analyse import)
 for n in "${names[@]}"; do
 	"bench_$n"
 	echo

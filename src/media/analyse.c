@@ -1,0 +1,340 @@
+/* analyse.c — the one decode loop, and the EBU R128 and Chromaprint consumers it feeds.
+ * Peaks and features are in analyse_wave.c, album gain and fingerprint comparison in
+ * analyse_compare.c. */
+#include "media/analyse.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <chromaprint.h>
+#include <ebur128.h>
+
+#include "media/analyse_internal.h"
+#include "media/decode.h"
+
+#define BLOCK_FRAMES 4096
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* --- EBU R128 ---------------------------------------------------------------------------
+ * libebur128 closes a 400 ms gating block every 100 ms of input (the first after 400 ms).
+ * Feeding it in pieces that end exactly there and asking for the momentary loudness right
+ * after gives each block's loudness: the values its own histogram counts, which is what
+ * album gain needs kept per track. */
+
+struct loudness {
+	ebur128_state *st;
+	size_t s100;  /* frames in 100 ms, as libebur128 counts them */
+	size_t need;  /* frames until the next block closes */
+	uint32_t *hist;
+};
+
+static int loudness_init(struct loudness *l, int rate, int channels, uint32_t *hist, struct err *e)
+{
+	int mode = EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_HISTOGRAM | EBUR128_MODE_SAMPLE_PEAK;
+
+	l->st = ebur128_init((unsigned)channels, (unsigned long)rate, mode);
+	if (!l->st)
+		return err_set(e, ERR_UNSUPPORTED, "loudness: cannot measure %d channels at %d Hz", channels, rate);
+	l->s100 = ((size_t)rate + 5) / 10;
+	l->need = l->s100 * 4;
+	l->hist = hist;
+	return 0;
+}
+
+static int loudness_feed(struct loudness *l, const float *pcm, size_t frames, int channels, struct err *e)
+{
+	while (frames > 0) {
+		size_t n = frames < l->need ? frames : l->need;
+		double m;
+
+		if (ebur128_add_frames_float(l->st, pcm, n) != EBUR128_SUCCESS)
+			return err_set(e, ERR_NOMEM, "loudness: out of memory");
+		pcm += n * (size_t)channels;
+		frames -= n;
+		l->need -= n;
+		if (l->need == 0) {
+			l->need = l->s100;
+			if (ebur128_loudness_momentary(l->st, &m) == EBUR128_SUCCESS)
+				media_gating_hist_add(l->hist, m);
+		}
+	}
+	return 0;
+}
+
+/* `tp` is the true peak measured by truepeak.c, or NULL when it was not asked for. */
+static void loudness_finish(struct loudness *l, int channels, const struct media_truepeak *tp, struct media_analysis *a)
+{
+	double v;
+
+	if (ebur128_loudness_global(l->st, &a->integrated_lufs) != EBUR128_SUCCESS)
+		a->integrated_lufs = -INFINITY;
+	if (ebur128_loudness_range(l->st, &a->loudness_range_lu) != EBUR128_SUCCESS)
+		a->loudness_range_lu = 0;
+	for (int c = 0; c < channels; c++)
+		if (ebur128_sample_peak(l->st, (unsigned)c, &v) == EBUR128_SUCCESS && v > a->sample_peak)
+			a->sample_peak = v;
+	/* As libebur128 reports it: never below the sample peak (interpolation can undershoot
+	 * a sample's exact value by a hair). */
+	a->true_peak = tp && tp->peak > a->sample_peak ? tp->peak : a->sample_peak;
+	a->true_peak_dbtp = a->true_peak > 0 ? 20 * log10(a->true_peak) : -INFINITY;
+	if (isfinite(a->integrated_lufs))
+		a->track_gain_db = MEDIA_REPLAYGAIN_REFERENCE - a->integrated_lufs;
+	else
+		a->integrated_lufs = -INFINITY;
+}
+
+/* --- Chromaprint ------------------------------------------------------------------------ */
+
+struct fingerprint {
+	ChromaprintContext *ctx;
+	int64_t left;     /* frames still to feed */
+	int16_t *pcm16;   /* BLOCK_FRAMES * channels */
+};
+
+static int fingerprint_init(struct fingerprint *f, int rate, int channels, double seconds, struct err *e)
+{
+	f->ctx = chromaprint_new(CHROMAPRINT_ALGORITHM_DEFAULT);
+	f->pcm16 = malloc((size_t)BLOCK_FRAMES * (size_t)channels * sizeof(int16_t));
+	if (!f->ctx || !f->pcm16)
+		return err_set(e, ERR_NOMEM, "fingerprint: out of memory");
+	/* A rate or channel count Chromaprint refuses leaves the file without a fingerprint;
+	 * the rest of the analysis stands. */
+	if (!chromaprint_start(f->ctx, rate, channels)) {
+		chromaprint_free(f->ctx);
+		f->ctx = NULL;
+		return 0;
+	}
+	f->left = (int64_t)(seconds * rate);
+	return 0;
+}
+
+static int fingerprint_feed(struct fingerprint *f, const float *pcm, size_t frames, int channels, struct err *e)
+{
+	size_t n, samples;
+
+	if (f->left <= 0)
+		return 0;
+	n = (int64_t)frames < f->left ? frames : (size_t)f->left;
+	samples = n * (size_t)channels;
+	for (size_t i = 0; i < samples; i++) {
+		float v = pcm[i] * 32768.0f;
+
+		f->pcm16[i] = (int16_t)(v >= 32767.0f ? 32767 : v <= -32768.0f ? -32768 : lrintf(v));
+	}
+	f->left -= (int64_t)n;
+	if (!chromaprint_feed(f->ctx, f->pcm16, (int)samples))
+		return err_set(e, ERR_INTERNAL, "fingerprint: chromaprint refused the audio");
+	return 0;
+}
+
+/* A fingerprint needs a few seconds of audio; shorter files simply have none. */
+static int fingerprint_finish(struct fingerprint *f, struct media_analysis *a, struct err *e)
+{
+	char *text = NULL;
+	uint32_t *raw = NULL;
+	int size = 0, ret = -1;
+
+	if (!chromaprint_finish(f->ctx) || !chromaprint_get_raw_fingerprint(f->ctx, &raw, &size) || size <= 0 ||
+	    !chromaprint_get_fingerprint(f->ctx, &text) || !text) {
+		ret = 0;
+		goto out;
+	}
+	a->fingerprint = strdup(text);
+	a->fingerprint_raw = malloc((size_t)size * sizeof(uint32_t));
+	if (!a->fingerprint || !a->fingerprint_raw) {
+		err_set(e, ERR_NOMEM, "fingerprint: out of memory");
+		goto out;
+	}
+	memcpy(a->fingerprint_raw, raw, (size_t)size * sizeof(uint32_t));
+	a->fingerprint_len = (size_t)size;
+	ret = 0;
+out:
+	if (text)
+		chromaprint_dealloc(text);
+	if (raw)
+		chromaprint_dealloc(raw);
+	return ret;
+}
+
+static void fingerprint_release(struct fingerprint *f)
+{
+	if (f->ctx)
+		chromaprint_free(f->ctx);
+	free(f->pcm16);
+}
+
+/* --- the loop ------------------------------------------------------------------------------ */
+
+void media_analysis_release(struct media_analysis *a)
+{
+	free(a->fingerprint);
+	free(a->fingerprint_raw);
+	free(a->peaks);
+	memset(a, 0, sizeof(*a));
+}
+
+static int analyse(const char *path, const struct media_source *src, const struct media_analyse_options *opt,
+		   struct media_analysis *out, struct err *e)
+{
+	struct media_analyse_options o = opt ? *opt : (struct media_analyse_options){ 0 };
+	struct media_decoder *d = NULL;
+	struct loudness loud = { 0 };
+	struct media_truepeak tp = { 0 };
+	struct fingerprint fp = { 0 };
+	struct media_peaks pk = { 0 };
+	struct media_features ft = { 0 };
+	const struct media_info *info;
+	float *pcm = NULL;
+	int64_t max_frames = 0, expect_ms;
+	double t_start = now_s(), t0, t1;
+	int ch, ret = -1;
+	bool trust_length;
+	long n;
+
+	memset(out, 0, sizeof(*out));
+	if (!o.parts)
+		o.parts = MEDIA_ANALYSE_ALL;
+	if (!o.peaks)
+		o.peaks = MEDIA_PEAKS_DEFAULT;
+	if (o.fingerprint_s <= 0)
+		o.fingerprint_s = MEDIA_FINGERPRINT_S_DEFAULT;
+	if ((path ? media_decoder_open(path, &d, e) : media_decoder_open_source(src, &d, e)) < 0)
+		goto out;
+	info = media_decoder_info(d);
+	ch = info->channels;
+	expect_ms = o.duration_ms > 0 ? o.duration_ms : info->duration_ms;
+	/* A length guessed from the bit rate sizes the peak bins, but a file falling short of
+	 * it is not thereby truncated. */
+	trust_length = o.duration_ms > 0 || !info->duration_estimated;
+	pcm = malloc((size_t)BLOCK_FRAMES * (size_t)ch * sizeof(float));
+	if (!pcm) {
+		err_set(e, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	out->sample_rate = info->sample_rate;
+	out->channels = ch;
+	out->times.decode = now_s() - t_start;
+
+	for (;;) {
+		t0 = now_s();
+		n = media_decoder_read(d, pcm, BLOCK_FRAMES, e);
+		t1 = now_s();
+		out->times.decode += t1 - t0;
+		if (n < 0)
+			goto out;
+		if (out->frames == 0 && n > 0) {
+			/* The rate is final once the first block is out (HE-AAC); set up now. */
+			out->sample_rate = info->sample_rate;
+			if (o.max_s > 0)
+				max_frames = (int64_t)(o.max_s * info->sample_rate) > 0 ? (int64_t)(o.max_s * info->sample_rate) : 1;
+			if ((o.parts & MEDIA_ANALYSE_LOUDNESS) &&
+			    loudness_init(&loud, info->sample_rate, ch, out->gating_hist, e) < 0)
+				goto out;
+			if ((o.parts & MEDIA_ANALYSE_LOUDNESS) && (o.parts & MEDIA_ANALYSE_TRUE_PEAK) &&
+			    media_truepeak_init(&tp, info->sample_rate, ch, e) < 0)
+				goto out;
+			if ((o.parts & MEDIA_ANALYSE_FINGERPRINT) &&
+			    fingerprint_init(&fp, info->sample_rate, ch, o.fingerprint_s, e) < 0)
+				goto out;
+			if ((o.parts & MEDIA_ANALYSE_PEAKS) &&
+			    media_peaks_init(&pk, o.peaks, expect_ms > 0 ? expect_ms * info->sample_rate / 1000 : 0, e) < 0)
+				goto out;
+			if ((o.parts & MEDIA_ANALYSE_FEATURES) && media_features_init(&ft, info->sample_rate, e) < 0)
+				goto out;
+			t1 = now_s();
+		}
+		if (n == 0)
+			break;
+		if (max_frames > 0 && out->frames + n > max_frames)
+			n = (long)(max_frames - out->frames);
+		if (loud.st) {
+			if (loudness_feed(&loud, pcm, (size_t)n, ch, e) < 0)
+				goto out;
+			t0 = now_s(), out->times.loudness += t0 - t1, t1 = t0;
+		}
+		if (tp.coef) {
+			if (media_truepeak_feed(&tp, pcm, (size_t)n, ch, e) < 0)
+				goto out;
+			t0 = now_s(), out->times.true_peak += t0 - t1, t1 = t0;
+		}
+		if (fp.ctx) {
+			if (fingerprint_feed(&fp, pcm, (size_t)n, ch, e) < 0)
+				goto out;
+			t0 = now_s(), out->times.fingerprint += t0 - t1, t1 = t0;
+		}
+		if (pk.fine_min) {
+			if (media_peaks_feed(&pk, pcm, (size_t)n, ch, e) < 0)
+				goto out;
+			t0 = now_s(), out->times.peaks += t0 - t1, t1 = t0;
+		}
+		if (ft.rate) {
+			if (media_features_feed(&ft, pcm, (size_t)n, ch, e) < 0)
+				goto out;
+			t0 = now_s(), out->times.features += t0 - t1, t1 = t0;
+		}
+		out->frames += n;
+		if (max_frames > 0 && out->frames >= max_frames)
+			break;
+	}
+
+	if (out->frames == 0) {
+		err_set(e, ERR_INVALID, "no audio: duration is 0");
+		goto out;
+	}
+	if (!max_frames && expect_ms > 0 && trust_length) {
+		int64_t got_ms = out->frames * 1000 / out->sample_rate, slack = expect_ms / 50 > 500 ? expect_ms / 50 : 500;
+
+		if (got_ms < expect_ms - slack) {
+			err_set(e, ERR_INVALID, "truncated or corrupt at %.3f s: the audio stops before the %.3f s its header announces",
+				(double)got_ms / 1000, (double)expect_ms / 1000);
+			goto out;
+		}
+	}
+	if (loud.st)
+		loudness_finish(&loud, ch, tp.coef ? &tp : NULL, out);
+	else
+		out->integrated_lufs = out->true_peak_dbtp = -INFINITY;
+	if (fp.ctx && fingerprint_finish(&fp, out, e) < 0)
+		goto out;
+	if (pk.fine_min && media_peaks_finish(&pk, out, e) < 0)
+		goto out;
+	if (ft.rate)
+		media_features_finish(&ft, out);
+	ret = 0;
+out:
+	if (loud.st)
+		ebur128_destroy(&loud.st);
+	media_truepeak_release(&tp);
+	fingerprint_release(&fp);
+	media_peaks_release(&pk);
+	media_features_release(&ft);
+	free(pcm);
+	media_decoder_free(d);
+	if (ret < 0)
+		media_analysis_release(out);
+	else
+		out->times.total = now_s() - t_start;
+	return ret;
+}
+
+int media_analyse(const char *path, const struct media_analyse_options *opt, struct media_analysis *out,
+		  struct err *e)
+{
+	return analyse(path, NULL, opt, out, e);
+}
+
+int media_analyse_source(const struct media_source *src, const struct media_analyse_options *opt,
+			 struct media_analysis *out, struct err *e)
+{
+	return analyse(NULL, src, opt, out, e);
+}
