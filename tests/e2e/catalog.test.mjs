@@ -3,10 +3,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, runTonearm, backendEnv, expectProblem } from './lib/server.mjs';
+import { login, ADMIN_PASSWORD } from './lib/auth.mjs';
 
 const N = 300;
 let srv;
 let api;
+let token;
+// Every request of this file is the admin's: reading needs a signed-in user, writing an admin.
+const afetch = (url, opts = {}) =>
+  fetch(url, { ...opts, headers: { ...(opts.headers || {}), authorization: `Bearer ${token}` } });
 
 before(async () => {
   const env = backendEnv(); // one database for the server and the seeding
@@ -14,7 +19,13 @@ before(async () => {
   const r = await runTonearm(['seed', '--data', srv.dataDir, '--tracks', String(N), '--seed', '42', '--log-level', 'warn'], { env });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`seeded ${N} tracks`));
-  api = (path) => fetch(srv.url + '/api/v1' + path);
+  token = (await login(srv.url, 'admin', ADMIN_PASSWORD)).access_token;
+  api = (path) => afetch(srv.url + '/api/v1' + path);
+});
+
+test('the catalogue is for signed-in users: no token is 401, a bad one too', async () => {
+  await expectProblem(assert, await fetch(srv.url + '/api/v1/tracks'), 401);
+  await expectProblem(assert, await fetch(srv.url + '/api/v1/albums', { headers: { authorization: 'Bearer x.y.z' } }), 401);
 });
 after(async () => {
   const r = await srv.stop();
@@ -113,18 +124,18 @@ test('ETag: If-None-Match gets 304 until the catalogue changes', async () => {
   const r1 = await api('/tracks?limit=5');
   const etag = r1.headers.get('etag');
   assert.match(etag, /^W\/"c\d+"$/);
-  const r2 = await fetch(srv.url + '/api/v1/tracks?limit=5', { headers: { 'If-None-Match': etag } });
+  const r2 = await afetch(srv.url + '/api/v1/tracks?limit=5', { headers: { 'If-None-Match': etag } });
   assert.equal(r2.status, 304);
   assert.equal(r2.headers.get('etag'), etag);
   const id = (await r1.json()).items[0].id;
-  const r3 = await fetch(srv.url + '/api/v1/tracks/' + id, { headers: { 'If-None-Match': `"other", ${etag}` } });
+  const r3 = await afetch(srv.url + '/api/v1/tracks/' + id, { headers: { 'If-None-Match': `"other", ${etag}` } });
   assert.equal(r3.status, 304);
   // A change makes the old tag stale.
-  const p = await fetch(srv.url + '/api/v1/tracks/' + id, {
+  const p = await afetch(srv.url + '/api/v1/tracks/' + id, {
     method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ bpm: 99 }),
   });
   assert.equal(p.status, 200);
-  const r4 = await fetch(srv.url + '/api/v1/tracks?limit=5', { headers: { 'If-None-Match': etag } });
+  const r4 = await afetch(srv.url + '/api/v1/tracks?limit=5', { headers: { 'If-None-Match': etag } });
   assert.equal(r4.status, 200);
   assert.notEqual(r4.headers.get('etag'), etag);
 });
@@ -132,7 +143,7 @@ test('ETag: If-None-Match gets 304 until the catalogue changes', async () => {
 test('PATCH corrects metadata and validates every field', async () => {
   const t = (await json('/tracks?limit=1&sort=added')).items[0];
   const url = srv.url + '/api/v1/tracks/' + t.id;
-  const patch = (body) => fetch(url, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const patch = (body) => afetch(url, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   let r = await patch({
     title: 'The Corrected Title', artists: ['Björk', { name: 'Guest Star', role: 'featured' }],
     album: 'Fixed Album', genres: ['Trip Hop'], year: 1995, track: 3, isrc: 'GBAYE9500001', lyrics: 'la la',
@@ -161,9 +172,9 @@ test('PATCH corrects metadata and validates every field', async () => {
     const p = await expectProblem(assert, await patch(body), 400);
     assert.match(p.detail, new RegExp(field), JSON.stringify(body));
   }
-  await expectProblem(assert, await fetch(url, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '[1,2' }), 400);
-  await expectProblem(assert, await fetch(url, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '"just a string"' }), 400);
-  await expectProblem(assert, await fetch(srv.url + '/api/v1/tracks/01ARZ3NDEKTSV4RRFFQ69G5FAV', {
+  await expectProblem(assert, await afetch(url, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '[1,2' }), 400);
+  await expectProblem(assert, await afetch(url, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '"just a string"' }), 400);
+  await expectProblem(assert, await afetch(srv.url + '/api/v1/tracks/01ARZ3NDEKTSV4RRFFQ69G5FAV', {
     method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"year": 2000}',
   }), 404);
 });
@@ -177,12 +188,12 @@ test('DELETE removes the track, then its empty album; 404 afterwards', async () 
     if (!album || full.tracks.length < album.tracks.length) album = full;
   }
   for (const t of album.tracks) {
-    const r = await fetch(srv.url + '/api/v1/tracks/' + t.id, { method: 'DELETE' });
+    const r = await afetch(srv.url + '/api/v1/tracks/' + t.id, { method: 'DELETE' });
     assert.equal(r.status, 204);
     await expectProblem(assert, await api('/tracks/' + t.id), 404);
   }
   await expectProblem(assert, await api('/albums/' + album.id), 404);
-  await expectProblem(assert, await fetch(srv.url + '/api/v1/tracks/' + album.tracks[0].id, { method: 'DELETE' }), 404);
+  await expectProblem(assert, await afetch(srv.url + '/api/v1/tracks/' + album.tracks[0].id, { method: 'DELETE' }), 404);
   assert.equal((await walk('/tracks', 500)).length, N - album.tracks.length);
 });
 

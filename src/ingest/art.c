@@ -1,0 +1,129 @@
+/* art.c — cover art: the picture embedded in the file or the image beside it, stored once by
+ * the hash of its bytes as art/<sha256>/orig. Resized copies (art/<sha256>/<size>.jpg) are made
+ * on demand by whoever serves them; ingest keeps the original only. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ingest/internal.h"
+#include "store/store.h"
+
+int ingest_art_store(struct ingest *ing, const void *data, size_t len, char out[65], struct err *e)
+{
+	char key[96];
+	struct store_stat st;
+	struct err se = ERR_INIT;
+
+	ingest_sha256_hex(data, len, out);
+	if (!out[0])
+		return err_set(e, ERR_INTERNAL, "SHA-256 failed");
+	snprintf(key, sizeof(key), "art/%s/orig", out);
+	/* Many tracks of an album share a cover: look before writing it again. */
+	if (store_stat(ing->store, key, &st, &se) == 0 && st.size == len)
+		return 0;
+	if (se.code != ERR_NONE && se.code != ERR_NOT_FOUND) {
+		*e = se;
+		return err_wrap(e, "storing cover art");
+	}
+	if (store_put(ing->store, key, data, len, e) < 0)
+		return err_wrap(e, "storing cover art");
+	return 0;
+}
+
+/* Lower rank wins; -1: not a folder image. */
+static int art_rank(const char *name)
+{
+	static const char *const stems[] = { "cover", "folder", "front", "album" };
+	static const char *const exts[] = { "jpg", "jpeg", "png" };
+	const char *dot = strrchr(name, '.');
+	size_t stem_len;
+	int ext = -1;
+
+	if (!dot || name[0] == '.')
+		return -1;
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
+		if (strcasecmp(dot + 1, exts[i]) == 0)
+			ext = (int)i;
+	if (ext < 0)
+		return -1;
+	stem_len = (size_t)(dot - name);
+	for (size_t i = 0; i < sizeof(stems) / sizeof(stems[0]); i++)
+		if (stem_len == strlen(stems[i]) && strncasecmp(name, stems[i], stem_len) == 0)
+			return (int)i * 3 + ext;
+	/* Windows Media Player's AlbumArt_{…}_Large.jpg and the like. */
+	if (stem_len >= 8 && strncasecmp(name, "albumart", 8) == 0)
+		return 100 + ext;
+	return -1;
+}
+
+int ingest_art_folder(const char *dir, unsigned char **data, size_t *len, struct err *e)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char best[256] = "", path[4352];
+	int best_rank = 1 << 30, fd = -1, ret = -1;
+	struct stat sb;
+	unsigned char *bytes = NULL;
+	size_t got = 0;
+
+	*data = NULL;
+	*len = 0;
+	if (!d)
+		return 0; /* an unreadable folder has no image we can use */
+	while ((de = readdir(d))) {
+		int r = art_rank(de->d_name);
+
+		if (r >= 0 && r < best_rank && strlen(de->d_name) < sizeof(best)) {
+			best_rank = r;
+			snprintf(best, sizeof(best), "%s", de->d_name);
+		}
+	}
+	closedir(d);
+	if (!best[0])
+		return 0;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, best) >= sizeof(path))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0 ||
+	    (uint64_t)sb.st_size > INGEST_ART_MAX) {
+		ret = 0;
+		goto out;
+	}
+	bytes = malloc((size_t)sb.st_size);
+	if (!bytes) {
+		err_set(e, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	while (got < (size_t)sb.st_size) {
+		ssize_t n = pread(fd, bytes + got, (size_t)sb.st_size - got, (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_errno(e, ERR_IO, errno, "reading the folder image");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got == 0) {
+		ret = 0;
+		goto out;
+	}
+	*data = bytes;
+	*len = got;
+	bytes = NULL;
+	ret = 1;
+out:
+	free(bytes);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}

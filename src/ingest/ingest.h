@@ -1,0 +1,116 @@
+/* ingest.h — taking one audio file into the catalogue: the steps of "What happens to a song"
+ * 1–3 (DESIGN.md) for one file, whichever door it came in by (a folder import, an upload).
+ *
+ * For one file: its SHA-256 (its identity: the same bytes are found, not stored twice), a
+ * probe of what it is (libavformat), its tags (TagLib), one decode feeding the analysis
+ * (loudness, fingerprint, peaks), its cover art (embedded, else a folder image) stored once
+ * by content hash, then one catalogue transaction. Objects are committed to the store before
+ * the row that names them, so a crash never leaves a row pointing at missing bytes.
+ *
+ * A file that is not audio, is truncated, empty, lies about itself, or whose tags break a
+ * rule is REFUSED: it goes to quarantine (a row with the reason; for uploads the bytes are
+ * kept under quarantine/<sha256>) and nothing in the catalogue changes.
+ *
+ * Threads: one struct ingest is shared by all threads (an import runs several at once).
+ */
+#ifndef TONEARM_INGEST_INGEST_H
+#define TONEARM_INGEST_INGEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "base/id.h"
+
+struct db;
+struct store;
+struct catalog;
+struct ingest;
+
+enum ingest_outcome {
+	INGEST_ADDED = 0,   /* a new track */
+	INGEST_DUPLICATE,   /* the same bytes are already a track: track_id names it */
+	INGEST_REFUSED,     /* not taken: reason says why; recorded in quarantine */
+};
+
+struct ingest_result {
+	enum ingest_outcome outcome;
+	char track_id[ID_LEN + 1];  /* ADDED, DUPLICATE */
+	char sha256[65];            /* of the file's bytes ("" if it could not be read) */
+	char reason[ERR_MSG_MAX];   /* REFUSED: a sentence a user can act on */
+};
+
+/* The database, store and catalogue must outlive it. NULL with *e set on failure. */
+struct ingest *ingest_new(struct db *db, struct store *store, struct catalog *cat, struct err *e);
+void ingest_free(struct ingest *ing);
+
+/* Ingest a file on local disk. With `in_place` the file stays where it is and the catalogue
+ * points at its path (a music folder read in place); otherwise its bytes are copied into the
+ * store as orig/<sha256>. `display_name` (may be NULL: the path's last part) is what messages
+ * and quarantine call it. A folder image (cover.jpg, folder.jpg … beside the file) is used when
+ * the file has no embedded picture.
+ * Returns 0 with *res filled for every outcome (added, duplicate, refused); -1 with *e set only
+ * when the service itself failed (database or store unavailable …), in which case nothing was
+ * recorded and the call may be retried. */
+int ingest_file(struct ingest *ing, const char *path, const char *display_name, bool in_place,
+		struct ingest_result *res, struct err *e);
+
+/* Ingest bytes already in the store under a temporary key (an upload that just completed):
+ * hash them, commit them as orig/<sha256> (or quarantine/<sha256> when refused) and delete the
+ * temporary object. `display_name` is the client's file name (already validated). Same returns
+ * as ingest_file. */
+int ingest_object(struct ingest *ing, const char *tmp_key, const char *display_name,
+		  struct ingest_result *res, struct err *e);
+
+/* ---- added by the ingest pipeline (src/ingest/) for folder imports and the admin list ----
+ *
+ * What the pipeline stores besides the catalogue row: the original as orig/<sha256> (copy
+ * mode and uploads), the cover as art/<sha256-of-image>/orig, and with the track's analysis
+ * its waveform peaks as a blob of int8 (min, max) pairs, value / 127 = linear amplitude.
+ * ingest_file records each source path (size, mtime, outcome) in import_files, which the two
+ * calls below read. */
+
+/* 1 when `path` was imported before (in the same mode) and still has this size and mtime
+ * (nanoseconds), so an import can skip it without reading it; 0 when not; -1 with *e set. */
+int ingest_seen(struct ingest *ing, const char *path, bool in_place, int64_t size, int64_t mtime_ns,
+		struct err *e);
+
+/* The file at `path` is gone (import --watch): forget its record and, when a track was read in
+ * place from this very file, delete the track and the objects only it used (*removed = true).
+ * A file never imported is a no-op. 0 or -1 with *e set. */
+int ingest_forget(struct ingest *ing, const char *path, bool *removed, struct err *e);
+
+/* Skip the analysis step (loudness, fingerprint, peaks): the track is catalogued from its probe
+ * and tags only, and a file whose audio fails to decode past its first packets is then not
+ * caught. For metadata-only imports (`tonearm import --no-analyse`, benchmarks); the default is
+ * to analyse. Call before any ingest. */
+void ingest_set_analyse(struct ingest *ing, bool analyse);
+
+/* One refused file, newest first. */
+struct ingest_quarantined {
+	char id[ID_LEN + 1];
+	char *name;      /* the display name (malloc'd) */
+	char sha256[65]; /* "" when the file could not be read */
+	int64_t size;
+	char *reason;    /* malloc'd */
+	char source[8];  /* "import" | "upload" */
+	int64_t created_at; /* ms */
+};
+
+struct ingest_quarantine_page {
+	struct ingest_quarantined *items;
+	size_t n;
+	char next_cursor[ID_LEN + 1]; /* "" at the end */
+};
+
+#define INGEST_QUARANTINE_LIMIT_MAX 500
+
+/* Up to `limit` (1–INGEST_QUARANTINE_LIMIT_MAX) quarantine rows older than the cursor
+ * `before` (a previous page's next_cursor; NULL or "" for the newest). *out is the caller's:
+ * ingest_quarantine_page_release() it (also after a failure). ERR_INVALID for a bad limit or
+ * cursor, or a database error. */
+int ingest_quarantine_list(struct ingest *ing, int limit, const char *before,
+			   struct ingest_quarantine_page *out, struct err *e);
+void ingest_quarantine_page_release(struct ingest_quarantine_page *p);
+
+#endif
