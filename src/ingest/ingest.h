@@ -86,6 +86,12 @@ int ingest_forget(struct ingest *ing, const char *path, bool *removed, struct er
  * to analyse. Call before any ingest. */
 void ingest_set_analyse(struct ingest *ing, bool analyse);
 
+/* Enqueue a `transcode` job (subject: the track id) for every track this ingest adds, once its
+ * row is committed. `q` is borrowed and must outlive the ingest; NULL (the default) enqueues
+ * nothing, for tests and tools without a queue. A failed enqueue is logged, not an error. */
+struct jobs;
+void ingest_set_jobs(struct ingest *ing, struct jobs *q);
+
 /* One refused file, newest first. */
 struct ingest_quarantined {
 	char id[ID_LEN + 1];

@@ -22,6 +22,7 @@ struct ingest {
 	struct catalog *cat;
 	char tmp_dir[512]; /* where S3 objects are downloaded for the media libraries */
 	bool skip_analysis;
+	struct jobs *jobs; /* where added tracks' transcode jobs go; NULL: none (ingest_set_jobs) */
 };
 
 /* One file on its way in, whichever door it came by. */

@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "catalog/catalog.h"
 #include "ingest/internal.h"
+#include "jobs/jobs.h"
 #include "media/analyse.h"
 #include "media/probe.h"
 #include "media/tags.h"
@@ -44,6 +45,11 @@ struct ingest *ingest_new(struct db *db, struct store *store, struct catalog *ca
 void ingest_set_analyse(struct ingest *ing, bool analyse)
 {
 	ing->skip_analysis = !analyse;
+}
+
+void ingest_set_jobs(struct ingest *ing, struct jobs *q)
+{
+	ing->jobs = q;
 }
 
 void ingest_free(struct ingest *ing)
@@ -191,6 +197,15 @@ static int run(struct ingest *ing, struct ingest_src *src, struct ingest_result 
 	if (catalog_track_add(ing->cat, &in, &added, &fe) == 0) {
 		res->outcome = INGEST_ADDED;
 		snprintf(res->track_id, sizeof(res->track_id), "%s", added.id);
+		/* After the row is committed, so the job always finds its track. The track is in
+		 * either way: a failed enqueue is logged, and re-enqueueing is idempotent. */
+		if (ing->jobs) {
+			struct err je = ERR_INIT;
+
+			if (jobs_enqueue(ing->jobs, "transcode", res->track_id, NULL, &je) < 0)
+				log_kv(LOG_WARN, NULL, "cannot enqueue transcode",
+				       LOG_FIELDS(LOG_STR("track", res->track_id), LOG_STR("error", je.msg)));
+		}
 		ret = 0;
 		goto out;
 	}
