@@ -23,10 +23,12 @@
 #include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/import.h"
+#include "cli/jobs.h"
 #include "cli/setup.h"
 #include "db/db.h"
 #include "db/migrate.h"
 #include "ingest/ingest.h"
+#include "jobs/jobs.h"
 #include "store/store.h"
 
 volatile sig_atomic_t import_stop;
@@ -339,6 +341,7 @@ int cmd_import(const struct config *conf, int argc, char **argv)
 	struct db *db = NULL;
 	struct store *st = NULL;
 	struct catalog *cat = NULL;
+	struct jobs *q = NULL;
 	struct err e = ERR_INIT;
 	struct sigaction sa;
 	const char *dir = NULL;
@@ -395,6 +398,12 @@ int cmd_import(const struct config *conf, int argc, char **argv)
 	if (!ctx.ing)
 		goto out;
 	ingest_set_analyse(ctx.ing, analyse);
+	/* Imported tracks are transcoded by the workers of `serve` or `tonearm worker`: the
+	 * import only queues the jobs (nothing here runs them). */
+	q = cli_jobs_new(conf, db, NULL, &e);
+	if (!q)
+		goto out;
+	ingest_set_jobs(ctx.ing, q);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
@@ -407,6 +416,7 @@ out:
 	if (ret == 1 && e.code != ERR_NONE)
 		fprintf(stderr, "tonearm import: %s\n", e.msg);
 	ingest_free(ctx.ing);
+	jobs_free(q);
 	catalog_free(cat);
 	if (st)
 		store_close(st);
