@@ -1,0 +1,86 @@
+/* internal.h — what the files of src/stream/ share; not part of the module's interface. */
+#ifndef TONEARM_STREAM_INTERNAL_H
+#define TONEARM_STREAM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "base/buf.h"
+#include "stream/stream.h"
+
+struct db;
+struct store;
+struct store_writer;
+struct catalog;
+
+struct stream {
+	struct db *db;
+	struct store *store;
+	struct catalog *cat;
+	struct stream_options opt;
+};
+
+/* A block of decoded PCM, interleaved float at the source rate, shared (read-only) by every
+ * encoder: the last one to drop it frees it. */
+struct pcm_block {
+	atomic_int refs;
+	size_t frames;
+	float data[];
+};
+
+#define PCM_QUEUE_CAP 8
+
+/* A bounded single-producer single-consumer queue of blocks; NULL marks the end. The
+ * producer blocks while it is full: that is what bounds memory when one encoder is slow. */
+struct pcm_queue {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct pcm_block *items[PCM_QUEUE_CAP];
+	size_t head, count;
+};
+
+void pcm_block_unref(struct pcm_block *b);
+
+/* One rendition being made: its encoder thread, its muxer, its object writer. */
+struct rend {
+	/* set by the planner */
+	enum stream_codec codec;
+	int kbps;
+	int src_rate, src_channels;
+	int out_rate, out_channels, bits; /* bits: FLAC only (16 or 24) */
+	int frame_size;                   /* FLAC block size; AAC: 1024 */
+	int64_t seg_out;                  /* segment length in output samples */
+	const unsigned char *key;         /* the track key (borrowed) */
+	struct store_writer *w;           /* begun by the planner, committed or aborted by it */
+	atomic_bool *stop;                /* shared: stop encoding (a failure elsewhere, or cancel) */
+
+	struct pcm_queue q;
+	pthread_t thread;
+	bool started;
+
+	/* results (read after join) */
+	struct err err;
+	int failed;
+	struct stream_rendition out;      /* name, codec, rates, init_size, segments … */
+	size_t segcap;
+	int64_t total_out;                /* output samples fed to the encoder */
+
+	void *av;                         /* struct rend_av, rendition.c */
+};
+
+/* Set r->out's name/codec/rates and create the codec, resampler and muxer. -1 with *e. */
+int rend_open(struct rend *r, struct err *e);
+/* The encoder thread body: pops blocks until NULL, encodes, muxes, encrypts, writes. */
+void *rend_thread(void *arg);
+/* Free the FFmpeg state and the queue's leftovers (not r->out.segments). */
+void rend_close(struct rend *r);
+
+/* Rows (repo.c). */
+int stream_repo_key_get(struct stream *s, const char *track_id, unsigned char wrapped[STREAM_WRAPPED_KEY_LEN],
+			bool *found, struct err *e);
+int stream_repo_mark_unready(struct stream *s, const char *track_id, struct err *e);
+int stream_repo_replace(struct stream *s, const char *track_id, const unsigned char wrapped[STREAM_WRAPPED_KEY_LEN],
+			const struct stream_rendition *r, size_t n, struct err *e);
+
+#endif
