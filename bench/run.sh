@@ -3,7 +3,7 @@
 # run, on this machine. Prints medians and ratios and how to reproduce each; docs/BENCHMARKS.md
 # records the figures. Everything binds 127.0.0.1 on free ports and is stopped on exit.
 #
-#   bench/run.sh [name …]      names: http, blocking, idle, db, analyse, import (default: all)
+#   bench/run.sh [name …]      names: http, blocking, idle, db, analyse, import, ratelimit, auth, tls (default: all)
 #   ROUNDS=5 DURATION=10 bench/run.sh http
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,28 +40,32 @@ start_tonearm() { # port, extra env…
 	local port=$1
 	shift
 	mkdir -p "$work/data-$port"
-	env -i PATH="$PATH" HOME="$HOME" "$@" "$bin" serve --listen "127.0.0.1:$port" --data "$work/data-$port" \
+	# Abuse limits off unless a bench turns them on: wrk from one address is a flood by design.
+	env -i PATH="$PATH" HOME="$HOME" TONEARM_RATE_IP_RPS=0 TONEARM_RATE_USER_RPS=0 TONEARM_MAX_CONNS_PER_IP=0 \
+		"$@" "$bin" serve --listen "127.0.0.1:$port" --data "$work/data-$port" \
 		>"$work/tonearm-$port.log" 2>&1 &
 	pids+=($!)
 	wait_http "http://127.0.0.1:$port/healthz"
 }
 
-start_nginx() { # port, root
+start_nginx() { # port, root [access log: on|off]
+	local log="access_log off;"
+	[ "${3:-off}" = on ] && log="log_format j escape=json '{\"time\":\"\$time_iso8601\",\"method\":\"\$request_method\",\"path\":\"\$uri\",\"status\":\$status,\"bytes\":\$bytes_sent,\"duration\":\$request_time,\"peer\":\"\$remote_addr\",\"ua\":\"\$http_user_agent\"}'; access_log $work/nginx/access-$1.log j;"
 	mkdir -p "$work/nginx"
-	cat >"$work/nginx/nginx.conf" <<CONF
+	cat >"$work/nginx/nginx-$1.conf" <<CONF
 worker_processes 2;
-pid $work/nginx/nginx.pid;
+pid $work/nginx/nginx-$1.pid;
 error_log $work/nginx/error.log;
 events { worker_connections 4096; }
 http {
-  access_log off;
+  $log
   client_body_temp_path $work/nginx/body; proxy_temp_path $work/nginx/proxy;
   fastcgi_temp_path $work/nginx/fcgi; uwsgi_temp_path $work/nginx/uwsgi; scgi_temp_path $work/nginx/scgi;
   default_type application/json;
   server { listen 127.0.0.1:$1 reuseport; root $2; }
 }
 CONF
-	nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" -g 'daemon off;' &
+	nginx -p "$work/nginx" -c "$work/nginx/nginx-$1.conf" -e "$work/nginx/error.log" -g 'daemon off;' &
 	pids+=($!)
 	wait_http "http://127.0.0.1:$1/version.json"
 }
@@ -88,14 +92,21 @@ bench_http() {
 	printf 'nginx    %10.0f req/s  p99 %7.2f ms\n' "$np_rps" "$np99"
 	printf 'ratio    %10.2fx req/s (target >= 1.0)   p99 %.2fx (target <= 1.0)\n' \
 		"$(echo "$trps / $np_rps" | bc -l)" "$(echo "$tp99 / $np99" | bc -l)"
-	# The same with the access log on (one JSON line per request to a file).
-	: >"$work/tl"
-	local tl
+	# The same with both writing an access log line per request to a file.
+	: >"$work/tl"; : >"$work/nl"
+	local tl nl
 	tl=$(free_port)
 	start_tonearm "$tl" TONEARM_ACCESS_LOG=true
-	for _ in $(seq 1 "$ROUNDS"); do wrk_run "http://127.0.0.1:$tl/api/v1/version" >>"$work/tl"; done
-	printf 'tonearm with access log %10.0f req/s  p99 %7.2f ms\n' \
-		"$(cut -d' ' -f1 "$work/tl" | median)" "$(cut -d' ' -f2 "$work/tl" | median)"
+	nl=$(free_port)
+	start_nginx "$nl" "$work/static" on
+	for _ in $(seq 1 "$ROUNDS"); do
+		wrk_run "http://127.0.0.1:$tl/api/v1/version" >>"$work/tl"
+		wrk_run "http://127.0.0.1:$nl/version.json" >>"$work/nl"
+	done
+	trps=$(cut -d' ' -f1 "$work/tl" | median); np_rps=$(cut -d' ' -f1 "$work/nl" | median)
+	printf 'with access logs: tonearm %10.0f req/s p99 %7.2f ms; nginx %10.0f req/s p99 %7.2f ms; ratio %.2fx\n' \
+		"$trps" "$(cut -d' ' -f2 "$work/tl" | median)" "$np_rps" "$(cut -d' ' -f2 "$work/nl" | median)" \
+		"$(echo "$trps / $np_rps" | bc -l)"
 	echo "reproduce: ROUNDS=$ROUNDS DURATION=$DURATION bench/run.sh http"
 }
 
@@ -119,7 +130,7 @@ bench_blocking() {
 
 bench_idle() {
 	echo "== idle: resident memory and time to ready, empty database =="
-	local i port t0 t1 times=() rss=()
+	local i port t0 t1 times=() rss=() anon=()
 	for i in $(seq 1 10); do
 		port=$(free_port)
 		rm -rf "$work/idle"; mkdir -p "$work/idle"
@@ -131,10 +142,13 @@ bench_idle() {
 		times+=($(( (t1 - t0) / 1000000 )))
 		sleep 1
 		rss+=($(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"))
+		anon+=($(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status"))
 		kill "$pid"; wait "$pid" || true
 	done
 	printf 'ready after  %s ms (median of 10; target < 200)\n' "$(printf '%s\n' "${times[@]}" | median)"
 	printf 'idle RSS     %s KiB (median of 10; target < 16384)\n' "$(printf '%s\n' "${rss[@]}" | median)"
+	printf '  of which anonymous (private) %s KiB; the rest is shared-library pages (FFmpeg and its ~150 dependencies)\n' \
+		"$(printf '%s\n' "${anon[@]}" | median)"
 	echo "reproduce: bench/run.sh idle"
 }
 
@@ -162,13 +176,128 @@ bench_analyse() {
 	echo "reproduce: ROUNDS=$ROUNDS bench/run.sh analyse"
 }
 
+# wrk_lua FILE HEADER DELAY_MS: a wrk script sending HEADER ("Name: value", may be empty) and
+# pausing DELAY_MS between a connection's requests (wrk has no rate option).
+wrk_lua() {
+	{
+		[ -n "$2" ] && printf 'wrk.headers["%s"] = "%s"\n' "${2%%:*}" "${2#*: }"
+		printf 'function delay() return %s end\n' "$3"
+	} >"$1"
+}
+
+# quiet_p99 PORT SECONDS: a well-behaved client (one keep-alive connection, a request every
+# 12 ms: ~80 req/s, under its limit) timing each request itself; prints "p99_ms refused".
+# Not wrk: with delay() its latency figures include its own timer slack.
+quiet_p99() {
+	python3 - "$1" "$2" <<'PY'
+import http.client, sys, time
+port, secs = int(sys.argv[1]), float(sys.argv[2])
+c = http.client.HTTPConnection("127.0.0.1", port)
+lat, refused, end = [], 0, time.monotonic() + secs
+while time.monotonic() < end:
+    t = time.perf_counter()
+    c.request("GET", "/api/v1/version", headers={"X-Forwarded-For": "198.51.100.1"})
+    r = c.getresponse(); r.read()
+    lat.append((time.perf_counter() - t) * 1000)
+    refused += r.status == 429
+    time.sleep(0.012)
+lat.sort()
+print("%.3f %d" % (lat[int(len(lat) * 0.99) - 1], refused))
+PY
+}
+
+p99_ms() { awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v}'; }
+
+bench_ratelimit() {
+	echo "== ratelimit: a client's p99 on /api/v1/version, alone and while another address floods at ~10,000 req/s =="
+	# One machine, one address: the server trusts 127.0.0.1 as a proxy and each wrk plays a
+	# client through X-Forwarded-For. Default limits: 100 req/s per address, burst 200.
+	local tp quiet flood alone under out fl
+	tp=$(free_port)
+	start_tonearm "$tp" TONEARM_ACCESS_LOG=false TONEARM_TRUSTED_PROXIES=127.0.0.1 TONEARM_RATE_IP_RPS=100 \
+		TONEARM_RATE_IP_BURST=200 TONEARM_MAX_CONNS_PER_IP=1000
+	# The flood: 100 connections, 10 ms apart each (~10,000 req/s).
+	wrk_lua "$work/flood.lua" "X-Forwarded-For: 203.0.113.66" 10
+	: >"$work/alone"; : >"$work/under"
+	for _ in $(seq 1 "$ROUNDS"); do
+		quiet_p99 "$tp" "$DURATION" >>"$work/alone"
+		wrk -t2 -c100 -d"$((DURATION + 2))s" -s "$work/flood.lua" "http://127.0.0.1:$tp/api/v1/version" >"$work/flood.out" 2>&1 &
+		fl=$!
+		sleep 1
+		quiet_p99 "$tp" "$DURATION" >>"$work/under"
+		wait "$fl"
+		printf 'flood: %s req/s, refused (429): %s\n' "$(awk '/^Requests\/sec:/ {print $2}' "$work/flood.out")" \
+			"$(awk '/Non-2xx/ {print $NF}' "$work/flood.out")"
+	done
+	if awk '$2 > 0 {bad=1} END {exit !bad}' "$work/alone" "$work/under"; then echo "warning: the measured client was refused"; fi
+	alone=$(cut -d' ' -f1 "$work/alone" | median); under=$(cut -d' ' -f1 "$work/under" | median)
+	printf 'client p99 alone %7.3f ms; during the flood %7.3f ms; ratio %.2fx (target <= 2x)\n' "$alone" "$under" \
+		"$(echo "$under / $alone" | bc -l)"
+	echo "reproduce: ROUNDS=$ROUNDS DURATION=$DURATION bench/run.sh ratelimit"
+}
+
+bench_auth() {
+	echo "== auth: GET /api/v1/version with a valid Bearer token (ES256 verify, per-account bucket) vs without, 64 connections =="
+	local tp tok a u
+	tp=$(free_port)
+	# Limits on but out of reach, so both runs pay for the bucket look-ups they would in production.
+	start_tonearm "$tp" TONEARM_ACCESS_LOG=false TONEARM_ADMIN_PASSWORD='bench admin password 1' \
+		TONEARM_RATE_IP_RPS=1000000 TONEARM_RATE_IP_BURST=10000000 TONEARM_RATE_USER_RPS=1000000 \
+		TONEARM_RATE_USER_BURST=10000000
+	tok=$(curl -fsS -H 'content-type: application/json' -d '{"username":"admin","password":"bench admin password 1"}' \
+		"http://127.0.0.1:$tp/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+	curl -fsS -o /dev/null -H "Authorization: Bearer $tok" "http://127.0.0.1:$tp/api/v1/me"
+	wrk_lua "$work/auth.lua" "Authorization: Bearer $tok" 0
+	wrk_lua "$work/anon.lua" "" 0
+	: >"$work/a"; : >"$work/u"
+	for _ in $(seq 1 "$ROUNDS"); do
+		wrk -t2 -c64 -d"${DURATION}s" -s "$work/anon.lua" "http://127.0.0.1:$tp/api/v1/version" | awk '/^Requests\/sec:/ {print $2}' >>"$work/u"
+		wrk -t2 -c64 -d"${DURATION}s" -s "$work/auth.lua" "http://127.0.0.1:$tp/api/v1/version" | awk '/^Requests\/sec:/ {print $2}' >>"$work/a"
+	done
+	a=$(median <"$work/a"); u=$(median <"$work/u")
+	printf 'unauthenticated %10.0f req/s; authenticated %10.0f req/s; overhead %.1f%% (target <= 10%%)\n' "$u" "$a" \
+		"$(echo "(1 - $a / $u) * 100" | bc -l)"
+	echo "reproduce: ROUNDS=$ROUNDS DURATION=$DURATION bench/run.sh auth"
+}
+
+bench_tls() {
+	echo "== tls: testssl.sh against the native HTTPS listener (self-signed P-256 certificate) =="
+	local tp
+	if ! command -v testssl >/dev/null && ! command -v testssl.sh >/dev/null; then
+		echo "testssl.sh is not installed (scripts/deps.sh bench); skipped"
+		return 0
+	fi
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/tls-key.pem" \
+		-out "$work/tls-cert.pem" -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
+	tp=$(free_port)
+	start_tonearm "$tp" TONEARM_ACCESS_LOG=false TONEARM_TLS_CERT="$work/tls-cert.pem" TONEARM_TLS_KEY="$work/tls-key.pem" || true
+	for _ in $(seq 1 200); do curl -ksf -o /dev/null "https://127.0.0.1:$tp/healthz" && break; sleep 0.02; done
+	"$(command -v testssl || command -v testssl.sh)" --quiet --color 0 --warnings off -p -s -f -U \
+		--jsonfile "$work/testssl.json" "127.0.0.1:$tp" >"$work/testssl.txt" 2>&1 || true
+	grep -E 'SSLv|TLS 1|NULL|Anonymous|Export|LOW|3DES|Obsolete|Strong|Forward Secrecy|VULNERABLE|not vulnerable|Heartbleed|CCS|Ticketbleed|ROBOT|Renegotiation|CRIME|BREACH|POODLE|SWEET32|FREAK|DROWN|LOGJAM|BEAST|LUCKY13|RC4' \
+		"$work/testssl.txt" | sed 's/  */ /g'
+	python3 - "$work/testssl.json" <<'PY'
+import json, sys
+bad = [f for f in json.load(open(sys.argv[1])) if f.get("severity") in ("LOW", "MEDIUM", "HIGH", "CRITICAL")]
+print("findings of severity LOW or worse:", len(bad))
+for f in bad:
+    print("  ", f["severity"], f["id"], f["finding"])
+PY
+	echo "reproduce: bench/run.sh tls"
+}
+
+bench_transcode() {
+	# The ladder vs one ffmpeg process per track + ebur128 + fpcalc (bench/transcode.sh says how).
+	"$root/bench/transcode.sh" "${TRANSCODE_FILES:-6}"
+}
+
 bench_import() {
 	# Folder import vs mpd and minidlnad -R on one generated corpus (bench/import.sh says how).
 	TA_BIN="$bin" "$root/bench/import.sh" "${IMPORT_FILES:-5000}"
 }
 
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(http blocking idle db analyse import)
+[ ${#names[@]} -eq 0 ] && names=(http blocking idle db analyse import ratelimit auth tls)
 for n in "${names[@]}"; do
 	"bench_$n"
 	echo

@@ -4,17 +4,19 @@
 #
 #   scripts/deps.sh run     build and run the server
 #   scripts/deps.sh test    + test tools, PostgreSQL, an S3 server (Swift), npm packages for e2e
-#   scripts/deps.sh bench   + wrk, nginx (the programs we compare against)
+#   scripts/deps.sh bench   + wrk, nginx (the programs we compare against), testssl.sh
 #   scripts/deps.sh fuzz    + clang's libFuzzer runtime
 set -eu
 profile=${1:-run}
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 run_pkgs="build-essential cmake ninja-build pkg-config git
-  libh2o-evloop-dev libjansson-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libssl-dev"
-test_pkgs="libcmocka-dev clang libclang-rt-14-dev curl nodejs npm
+  libh2o-evloop-dev libjansson-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libssl-dev
+  libtag1-dev libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libswscale-dev libavfilter-dev
+  libchromaprint-dev libebur128-dev libutf8proc-dev libargon2-dev"
+test_pkgs="libcmocka-dev clang libclang-rt-14-dev curl nodejs npm ffmpeg python3-mutagen
   postgresql swift-proxy swift-object swift-container swift-account memcached prometheus"
-bench_pkgs="wrk nginx"
+bench_pkgs="wrk nginx mpd mpc minidlna libchromaprint-tools testssl.sh"
 fuzz_pkgs="clang libclang-rt-14-dev"
 
 case "$profile" in

@@ -8,8 +8,10 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "auth/apikey.h"
 #include "auth/auth.h"
 #include "auth/jwt.h"
+#include "auth/throttle.h"
 #include "base/clock.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -50,10 +52,44 @@ static const char *bearer_token(const char *h, size_t *len)
 	return *len ? t : NULL;
 }
 
+/* An API key (auth/apikey.h) instead of an access token. Checking one reads the database, so
+ * only blocking routes take keys; a quick route that needs a permission answers 401 with a hint
+ * (no in-memory cache of verified keys yet: revoking a key then takes effect at once).
+ * 1 with *p set, 0 to go on anonymously (open route), -1 answered. */
+static int apikey_principal(struct http_req *req, const struct http_route *route, struct api *a, const char *key,
+			    size_t len, struct auth_principal *p)
+{
+	char k[AUTH_APIKEY_LEN + 1];
+	struct err e = ERR_INIT;
+
+	if (!(route->flags & HTTP_BLOCKING)) {
+		if (!route->perm)
+			return 0;
+		return challenge(req, "invalid_request", "API keys are not accepted on this route: use an access token");
+	}
+	if (len != AUTH_APIKEY_LEN) {
+		if (!route->perm)
+			return 0;
+		return challenge(req, "invalid_token", "invalid API key");
+	}
+	memcpy(k, key, len);
+	k[len] = '\0';
+	if (auth_apikey_verify(a->auth, k, http_req_peer(req), p, &e) < 0) {
+		if (!route->perm)
+			return 0;
+		if (e.code != ERR_UNAUTHORIZED) {
+			http_res_err(req, &e);
+			return -1;
+		}
+		return challenge(req, "invalid_token", e.msg);
+	}
+	return 1;
+}
+
 int api_auth_hook(struct http_req *req, const struct http_route *route, void *app)
 {
 	struct api *a = app;
-	const char *h = http_req_header(req, "authorization"), *tok;
+	const char *h = http_req_header(req, "authorization"), *tok, *xkey = http_req_header(req, "x-api-key");
 	struct auth_principal p, *kept;
 	struct err e = ERR_INIT;
 	size_t len = 0;
@@ -67,12 +103,17 @@ int api_auth_hook(struct http_req *req, const struct http_route *route, void *ap
 	}
 	if (route->flags & HTTP_BLOCKING)
 		auth_keys_refresh(a->auth, false, NULL);
-	if (!h) {
+	if (!h && !xkey) {
 		if (!route->perm)
 			return 0;
 		return challenge(req, NULL, "sign in first: send Authorization: Bearer <access token>");
 	}
-	tok = bearer_token(h, &len);
+	tok = h ? bearer_token(h, &len) : NULL;
+	if (xkey || (tok && len > 3 && strncmp(tok, AUTH_APIKEY_PREFIX, 3) == 0)) {
+		if ((rc = apikey_principal(req, route, a, xkey ? xkey : tok, xkey ? strlen(xkey) : len, &p)) <= 0)
+			return rc;
+		goto verified;
+	}
 	if (!tok) {
 		if (!route->perm)
 			return 0;
@@ -93,6 +134,7 @@ int api_auth_hook(struct http_req *req, const struct http_route *route, void *ap
 		       LOG_FIELDS(LOG_STR("reason", e.msg), LOG_STR("peer", http_req_peer(req))));
 		return challenge(req, "invalid_token", e.msg);
 	}
+verified:
 	kept = http_req_alloc(req, sizeof(*kept));
 	if (!kept) {
 		http_res_problem(req, 500, "Internal Server Error", "out of memory");
@@ -215,13 +257,20 @@ void api_auth_login(struct http_req *req, void *app)
 	struct auth_tokens t;
 	struct auth_client cl = client_of(req);
 	struct err e = ERR_INIT;
+	int64_t retry = 0;
 
 	if (!j)
 		return;
 	if (field_bytes(req, j, "username", &user, &ulen) < 0 || field_bytes(req, j, "password", &pw, &pwlen) < 0)
 		goto out;
-	if (auth_login(a->auth, user, pw, pwlen, &cl, &t, &e) < 0) {
-		http_res_err(req, &e);
+	/* Throttled before the password is looked at (auth/throttle.h). */
+	if (auth_login_throttled(a->auth, a->throttle, user, pw, pwlen, &cl, &t, &retry, &e) < 0) {
+		if (retry > 0) {
+			http_res_header(req, "Retry-After", http_req_printf(req, "%lld", (long long)retry));
+			http_res_problem(req, 429, "Too Many Requests", e.msg);
+		} else {
+			http_res_err(req, &e);
+		}
 		goto out;
 	}
 	send_tokens(req, &t);

@@ -8,6 +8,11 @@
  * lacks the permission. Routes with perm 0 stay open; a bad token there is ignored. On a
  * blocking route it also lets the keyring notice rotated keys (auth_keys_refresh).
  *
+ * API keys (auth/apikey.h) are taken in place of an access token, as `Authorization: Bearer
+ * ta_…` or `X-API-Key: ta_…`. Checking one reads the database, so only blocking routes accept
+ * them; a quick route that needs a permission answers 401 "use an access token" (there is no
+ * in-memory cache of verified keys, so a revoked key stops at once).
+ *
  * Handlers: sign-in, refresh, sign-out, registration, the JWKS, the caller's own account and
  * sessions, and the admin's account and invitation management. Passwords are hashed only in
  * BLOCKING routes. Token answers carry Cache-Control: no-store.

@@ -28,12 +28,31 @@ void auth_lower(const char *s, char *out, size_t cap)
 	out[i] = '\0';
 }
 
-void auth_audit(const char *event, const char *user_id, const char *peer, const char *detail)
+void auth_audit(struct auth *a, const char *event, const char *user_id, const char *peer, const char *detail)
 {
-	/* Later: also a row in an audit table read by the admin endpoint. */
+	struct err e = ERR_INIT;
+	struct db_conn *c;
+	struct db_stmt *s = NULL;
+	char id[ID_LEN + 1];
+
 	log_kv(LOG_INFO, NULL, "audit",
 	       LOG_FIELDS(LOG_STR("event", event), LOG_STR("user", user_id), LOG_STR("peer", peer),
 			  LOG_STR("detail", detail)));
+	/* The row is best effort: the log line above already has the event, and a failing insert
+	 * must not undo the action it records. */
+	if (!a || !(c = db_acquire(a->db, &e)))
+		goto out;
+	id_new(id);
+	s = db_prepare(c, "INSERT INTO audit_events (id, at, event, user_id, peer, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+		       &e);
+	if (s && db_bind_str(s, 1, id) == 0 && db_bind_int(s, 2, clock_now_ms()) == 0 && db_bind_str(s, 3, event) == 0 &&
+	    db_bind_str(s, 4, user_id) == 0 && db_bind_str(s, 5, peer) == 0 && db_bind_str(s, 6, detail) == 0)
+		db_step(s, &e);
+	db_finalize(s);
+	db_release(c);
+out:
+	if (e.code != ERR_NONE)
+		log_kv(LOG_WARN, NULL, "audit: not stored", LOG_FIELDS(LOG_STR("event", event), LOG_STR("reason", e.msg)));
 }
 
 static int64_t ttl_or(int64_t v, int64_t def)
@@ -189,7 +208,7 @@ static int keys_add(struct auth *a, bool only_if_none, char *kid_out, struct err
 	s = NULL;
 	if (db_commit(c, e) < 0)
 		goto out;
-	auth_audit("key_rotated", NULL, NULL, kid);
+	auth_audit(a, "key_rotated", NULL, NULL, kid);
 	if (kid_out)
 		memcpy(kid_out, kid, strlen(kid) + 1);
 	ret = 0;

@@ -237,4 +237,25 @@ int auth_password_set(struct auth *a, const char *user_id, const char *pw, size_
 int auth_invitation_create(struct auth *a, const char *created_by, enum auth_role role, int64_t ttl_ms,
 			   struct auth_invitation *out, struct err *e);
 
+/* ---- the audit trail (blocking; src/auth/audit.c) ---- */
+
+#define AUTH_AUDIT_EVENT_MAX 64
+#define AUTH_AUDIT_DETAIL_MAX 256
+
+/* One stored audit event (sign-ins, failures, revocations, role changes, keys, OAuth grants). */
+struct auth_audit_event {
+	char id[ID_LEN + 1];                      /* ULID: newer events sort after older ones */
+	int64_t at;                               /* ms */
+	char event[AUTH_AUDIT_EVENT_MAX + 1];
+	char user_id[ID_LEN + 1];                 /* "" when none */
+	char peer[AUTH_PEER_MAX + 1];             /* "" when unknown */
+	char detail[AUTH_AUDIT_DETAIL_MAX + 1];   /* "" when none; never a secret */
+};
+
+/* Events newest first, before the event id `cursor` (NULL: from the newest), at most `limit`
+ * (1–1000), only of `user_id` and/or `event` when not NULL. *out (caller frees) and *n.
+ * ERR_INVALID for a malformed cursor. */
+int auth_audit_list(struct auth *a, const char *cursor, int limit, const char *user_id, const char *event,
+		    struct auth_audit_event **out, size_t *n, struct err *e);
+
 #endif

@@ -53,8 +53,9 @@ static int insert_refresh(struct db_conn *c, const unsigned char hash[32], const
 	return ret;
 }
 
-/* The access token for a session, with every scope the role can use (a first-party sign-in). */
-static int issue_access(struct auth *a, const char *user_id, enum auth_role role, const char *sid,
+/* The access token for a session (sid "" for none), with `scope`, or every scope the role can
+ * use when NULL (a first-party sign-in). */
+static int issue_access(struct auth *a, const char *user_id, enum auth_role role, const char *sid, const char *scope_in,
 			struct auth_tokens *out, struct err *e)
 {
 	struct auth_claims c;
@@ -64,7 +65,8 @@ static int issue_access(struct auth *a, const char *user_id, enum auth_role role
 	int ret = -1;
 
 	memset(&c, 0, sizeof(c));
-	if (auth_scope_format(auth_role_perms(role), &scope) < 0 || scope.len > AUTH_SCOPE_MAX ||
+	if ((scope_in ? buf_adds(&scope, scope_in) : auth_scope_format(auth_role_perms(role), &scope)) < 0 ||
+	    scope.len > AUTH_SCOPE_MAX ||
 	    id_random_hex(jti, 16) < 0) {
 		err_set(e, ERR_INTERNAL, "cannot build the token");
 		goto out;
@@ -103,9 +105,15 @@ static void cut(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-/* A new session with its first refresh token, then the access token. */
-static int open_session(struct auth *a, const char *user_id, enum auth_role role, const struct auth_client *cl,
-			struct auth_tokens *out, struct err *e)
+int auth_access_issue(struct auth *a, const char *subject, enum auth_role role, const char *scope,
+		      struct auth_tokens *out, struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	return issue_access(a, subject, role, "", scope, out, e);
+}
+
+int auth_session_open(struct auth *a, const char *user_id, enum auth_role role, const struct auth_client *cl,
+		      const char *client_id, const char *scope, struct auth_tokens *out, struct err *e)
 {
 	struct db_conn *c = db_acquire(a->db, e);
 	struct db_stmt *s = NULL;
@@ -121,15 +129,16 @@ static int open_session(struct auth *a, const char *user_id, enum auth_role role
 	cut(peer, sizeof(peer), cl ? cl->peer : NULL);
 	if (new_refresh(out->refresh_token, h, e) < 0 || db_begin(c, e) < 0)
 		goto out;
-	s = db_prepare(c, "INSERT INTO sessions (id, user_id, user_agent, peer, created_at, last_used_at, expires_at) "
-			  "VALUES ($1, $2, $3, $4, $5, $5, $6)", e);
+	s = db_prepare(c, "INSERT INTO sessions (id, user_id, user_agent, peer, created_at, last_used_at, expires_at, "
+			  "client_id, scope) VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)", e);
 	if (!s || db_bind_str(s, 1, sid) < 0 || db_bind_str(s, 2, user_id) < 0 ||
 	    db_bind_str(s, 3, ua[0] && utf8_valid(ua, strlen(ua)) ? ua : NULL) < 0 || db_bind_str(s, 4, peer[0] ? peer : NULL) < 0 ||
-	    db_bind_int(s, 5, now) < 0 || db_bind_int(s, 6, expires) < 0 || db_step(s, e) < 0)
+	    db_bind_int(s, 5, now) < 0 || db_bind_int(s, 6, expires) < 0 || db_bind_str(s, 7, client_id) < 0 ||
+	    db_bind_str(s, 8, scope) < 0 || db_step(s, e) < 0)
 		goto out;
 	if (insert_refresh(c, h, sid, now, expires, e) < 0 || db_commit(c, e) < 0)
 		goto out;
-	ret = issue_access(a, user_id, role, sid, out, e);
+	ret = issue_access(a, user_id, role, sid, scope, out, e);
 out:
 	db_finalize(s);
 	db_release(c);
@@ -138,18 +147,17 @@ out:
 	return ret;
 }
 
-int auth_login(struct auth *a, const char *username, const char *password, size_t password_len,
-	       const struct auth_client *client, struct auth_tokens *out, struct err *e)
+int auth_credentials_verify(struct auth *a, const char *username, const char *password, size_t password_len,
+			    const char *peer, struct auth_user *user, struct err *e)
 {
 	struct db_conn *c = NULL;
 	struct db_stmt *s = NULL;
 	char norm[AUTH_USERNAME_MAX + 1], id[ID_LEN + 1] = "", *stored = NULL, *rehash = NULL;
 	enum auth_role role = AUTH_ROLE_FREE;
 	bool disabled = false, found = false, ok;
-	const char *peer = client ? client->peer : NULL;
 	int ret = -1, rc;
 
-	memset(out, 0, sizeof(*out));
+	memset(user, 0, sizeof(*user));
 	if (!password || password_len > AUTH_PASSWORD_MAX)
 		password_len = 0;
 	if (auth_username_check(username, NULL) == 0) {
@@ -177,7 +185,7 @@ int auth_login(struct auth *a, const char *username, const char *password, size_
 	/* The same Argon2id work whether or not the name exists (and for names that cannot). */
 	ok = auth_password_verify(found ? stored : a->dummy_hash, password ? password : "", password_len) == 1;
 	if (!found || !ok || disabled || password_len == 0) {
-		auth_audit("login_failed", found ? id : NULL, peer, found && ok && disabled ? "disabled" : NULL);
+		auth_audit(a, "login_failed", found ? id : NULL, peer, found && ok && disabled ? "disabled" : NULL);
 		err_set(e, ERR_UNAUTHORIZED, INVALID_LOGIN);
 		goto out;
 	}
@@ -188,15 +196,15 @@ int auth_login(struct auth *a, const char *username, const char *password, size_
 		s = db_prepare(c, "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2", NULL);
 		if (s && db_bind_str(s, 1, id) == 0 && db_bind_str(s, 2, stored) == 0 && db_bind_str(s, 3, rehash) == 0 &&
 		    db_step(s, NULL) >= 0)
-			auth_audit("password_rehashed", id, peer, NULL);
+			auth_audit(a, "password_rehashed", id, peer, NULL);
 		db_finalize(s);
 		s = NULL;
 		db_release(c);
 		c = NULL;
 	}
-	if (open_session(a, id, role, client, out, e) < 0)
-		goto out;
-	auth_audit("login", id, peer, out->session_id);
+	memcpy(user->id, id, sizeof(user->id));
+	snprintf(user->username, sizeof(user->username), "%s", username);
+	user->role = role;
 	ret = 0;
 out:
 	db_finalize(s);
@@ -204,6 +212,20 @@ out:
 	free(stored);
 	free(rehash);
 	return ret;
+}
+
+int auth_login(struct auth *a, const char *username, const char *password, size_t password_len,
+	       const struct auth_client *client, struct auth_tokens *out, struct err *e)
+{
+	const char *peer = client ? client->peer : NULL;
+	struct auth_user u;
+
+	memset(out, 0, sizeof(*out));
+	if (auth_credentials_verify(a, username, password, password_len, peer, &u, e) < 0 ||
+	    auth_session_open(a, u.id, u.role, client, NULL, NULL, out, e) < 0)
+		return -1;
+	auth_audit(a, "login", u.id, peer, out->session_id);
+	return 0;
 }
 
 static int revoke_session(struct db_conn *c, const char *sid, int64_t now, struct err *e)
@@ -217,13 +239,31 @@ static int revoke_session(struct db_conn *c, const char *sid, int64_t now, struc
 	return ret;
 }
 
+int auth_session_kill(struct auth *a, const char *session_id, struct err *e)
+{
+	struct db_conn *c = db_acquire(a->db, e);
+	int ret;
+
+	if (!c)
+		return -1;
+	ret = revoke_session(c, session_id, clock_now_ms(), e);
+	db_release(c);
+	return ret;
+}
+
 int auth_refresh(struct auth *a, const char *refresh_token, const struct auth_client *client,
 		 struct auth_tokens *out, struct err *e)
+{
+	return auth_refresh_for(a, refresh_token, NULL, client, out, e);
+}
+
+int auth_refresh_for(struct auth *a, const char *refresh_token, const char *client_id, const struct auth_client *client,
+		     struct auth_tokens *out, struct err *e)
 {
 	struct db_conn *c = NULL;
 	struct db_stmt *s = NULL;
 	unsigned char h[32], nh[32];
-	char sid[ID_LEN + 1], uid[ID_LEN + 1];
+	char sid[ID_LEN + 1], uid[ID_LEN + 1], *scope = NULL;
 	const char *peer = client ? client->peer : NULL;
 	enum auth_role role;
 	int64_t now = clock_now_ms();
@@ -236,18 +276,34 @@ int auth_refresh(struct auth *a, const char *refresh_token, const struct auth_cl
 	auth_secret_hash(refresh_token, h);
 	if (!(c = db_acquire(a->db, e)) || db_begin(c, e) < 0)
 		goto out;
-	s = db_prepare(c, "SELECT t.session_id, t.used_at, t.expires_at, s.revoked_at, s.user_id, u.role, u.disabled "
+	s = db_prepare(c, "SELECT t.session_id, t.used_at, t.expires_at, s.revoked_at, s.user_id, u.role, u.disabled, "
+			  "s.client_id, s.scope "
 			  "FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id "
 			  "WHERE t.hash = $1", e);
 	if (!s || db_bind_blob(s, 1, h, sizeof(h)) < 0 || (rc = db_step(s, e)) < 0)
 		goto out;
 	if (rc == 0) {
-		auth_audit("refresh_failed", NULL, peer, "unknown token");
+		auth_audit(a, "refresh_failed", NULL, peer, "unknown token");
 		err_set(e, ERR_UNAUTHORIZED, INVALID_REFRESH);
 		goto out;
 	}
 	snprintf(sid, sizeof(sid), "%s", db_col_text(s, 0) ? db_col_text(s, 0) : "");
 	snprintf(uid, sizeof(uid), "%s", db_col_text(s, 4) ? db_col_text(s, 4) : "");
+	/* A refresh token is bound to the client it was issued to (RFC 6749 §6); first-party
+	 * tokens to none. Someone else's token is refused without spending it. */
+	if ((client_id == NULL) != db_col_null(s, 7) ||
+	    (client_id && strcmp(client_id, db_col_text(s, 7) ? db_col_text(s, 7) : "") != 0)) {
+		db_finalize(s);
+		s = NULL;
+		db_rollback(c, NULL);
+		auth_audit(a, "refresh_failed", uid, peer, "token of another client");
+		err_set(e, ERR_UNAUTHORIZED, INVALID_REFRESH);
+		goto out;
+	}
+	if (!db_col_null(s, 8) && !(scope = strdup(db_col_text(s, 8)))) {
+		err_set(e, ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	used = !db_col_null(s, 1);
 	dead = db_col_int(s, 2) <= now || !db_col_null(s, 3) || db_col_int(s, 6) != 0 ||
 	       auth_role_parse(db_col_text(s, 5), &role, NULL) < 0;
@@ -271,7 +327,7 @@ int auth_refresh(struct auth *a, const char *refresh_token, const struct auth_cl
 				goto out;
 			db_release(c);
 			c = NULL;
-			ret = issue_access(a, uid, role, sid, out, e);
+			ret = issue_access(a, uid, role, sid, scope, out, e);
 			goto out;
 		}
 	}
@@ -280,13 +336,14 @@ int auth_refresh(struct auth *a, const char *refresh_token, const struct auth_cl
 		 * holds a copy, and we cannot tell which, so the whole family goes. */
 		if (revoke_session(c, sid, now, e) < 0 || db_commit(c, e) < 0)
 			goto out;
-		auth_audit("refresh_reuse", uid, peer, sid);
+		auth_audit(a, "refresh_reuse", uid, peer, sid);
 	} else {
 		db_rollback(c, NULL);
-		auth_audit("refresh_failed", uid, peer, "expired or revoked");
+		auth_audit(a, "refresh_failed", uid, peer, "expired or revoked");
 	}
 	err_set(e, ERR_UNAUTHORIZED, INVALID_REFRESH);
 out:
+	free(scope);
 	db_finalize(s);
 	db_release(c);
 	if (ret < 0)
@@ -311,7 +368,7 @@ int auth_logout(struct auth *a, const char *refresh_token, struct err *e)
 	if (!s || db_bind_blob(s, 1, h, sizeof(h)) < 0 || db_bind_int(s, 2, clock_now_ms()) < 0 || db_step(s, e) < 0)
 		goto out;
 	if (db_changes(s) > 0)
-		auth_audit("logout", NULL, NULL, NULL);
+		auth_audit(a, "logout", NULL, NULL, NULL);
 	ret = 0;
 out:
 	db_finalize(s);
@@ -387,7 +444,7 @@ int auth_session_revoke(struct auth *a, const char *user_id, const char *session
 		err_set(e, ERR_NOT_FOUND, "no such session");
 		goto out;
 	}
-	auth_audit("session_revoked", user_id, NULL, session_id);
+	auth_audit(a, "session_revoked", user_id, NULL, session_id);
 	ret = 0;
 out:
 	db_finalize(s);

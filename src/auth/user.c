@@ -137,7 +137,7 @@ int auth_user_create(struct auth *a, const struct auth_user_input *in, struct au
 		db_release(c);
 	}
 	if (ret == 0)
-		auth_audit("user_created", out ? out->id : NULL, NULL, auth_role_name(in->role));
+		auth_audit(a, "user_created", out ? out->id : NULL, NULL, auth_role_name(in->role));
 	free(hash);
 	return ret;
 }
@@ -209,7 +209,7 @@ int auth_register(struct auth *a, const struct auth_user_input *in, struct auth_
 	}
 	if (db_commit(c, e) < 0)
 		goto out;
-	auth_audit("user_registered", out->id, NULL, auth_role_name(out->role));
+	auth_audit(a, "user_registered", out->id, NULL, auth_role_name(out->role));
 	ret = 0;
 out:
 	db_finalize(s);
@@ -337,9 +337,9 @@ int auth_user_update(struct auth *a, const char *id, const enum auth_role *role,
 	if (db_commit(c, e) < 0)
 		goto out;
 	if (role)
-		auth_audit("role_changed", id, NULL, auth_role_name(*role));
+		auth_audit(a, "role_changed", id, NULL, auth_role_name(*role));
 	if (disabled)
-		auth_audit(*disabled ? "user_disabled" : "user_enabled", id, NULL, NULL);
+		auth_audit(a, *disabled ? "user_disabled" : "user_enabled", id, NULL, NULL);
 	ret = out ? auth_user_get(a, id, out, e) : 0;
 out:
 	db_finalize(s);
@@ -362,7 +362,7 @@ int auth_user_delete(struct auth *a, const char *id, struct err *e)
 		err_set(e, ERR_NOT_FOUND, "no such user");
 		goto out;
 	}
-	auth_audit("user_deleted", id, NULL, NULL);
+	auth_audit(a, "user_deleted", id, NULL, NULL);
 	ret = 0;
 out:
 	db_finalize(s);
@@ -392,7 +392,7 @@ static int password_store(struct auth *a, const char *user_id, const char *hash,
 	}
 	if (auth_revoke_user_sessions(c, user_id, keep, now, e) < 0 || db_commit(c, e) < 0)
 		goto out;
-	auth_audit("password_changed", user_id, NULL, NULL);
+	auth_audit(a, "password_changed", user_id, NULL, NULL);
 	ret = 0;
 out:
 	db_finalize(s);
@@ -439,7 +439,7 @@ int auth_password_change(struct auth *a, const char *user_id, const char *old, s
 	db_release(c);
 	c = NULL;
 	if (old_len > AUTH_PASSWORD_MAX || auth_password_verify(stored, old, old_len) != 1) {
-		auth_audit("password_change_failed", user_id, NULL, NULL);
+		auth_audit(a, "password_change_failed", user_id, NULL, NULL);
 		err_set(e, ERR_UNAUTHORIZED, "current password is wrong");
 		goto out;
 	}
@@ -482,7 +482,7 @@ int auth_invitation_create(struct auth *a, const char *created_by, enum auth_rol
 	    db_bind_str(s, 3, auth_role_name(role)) < 0 || db_bind_str(s, 4, created_by) < 0 ||
 	    db_bind_int(s, 5, now) < 0 || db_bind_int(s, 6, out->expires_at) < 0 || db_step(s, e) < 0)
 		goto out;
-	auth_audit("invitation_created", created_by, NULL, auth_role_name(role));
+	auth_audit(a, "invitation_created", created_by, NULL, auth_role_name(role));
 	ret = 0;
 out:
 	if (ret < 0)

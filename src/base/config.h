@@ -69,11 +69,45 @@
 	X(max_body,         SIZE,     "16MiB",          1, CONFIG_TIB,     NULL,                    "largest request body accepted")                                                 \
 	X(max_json,         SIZE,     "1MiB",           1, CONFIG_GIB,     NULL,                    "largest JSON request body parsed")                                              \
 	X(shutdown_timeout, DURATION, "10s",            0, CONFIG_HOUR_MS, NULL,                    "how long a graceful stop waits for requests in flight")                         \
+	X(rate_ip_rps,      INT,      "100",            0, 1000000,        NULL,                    "requests a second per client address (token refill); 0 = no limit")               \
+	X(rate_ip_burst,    INT,      "200",            1, 10000000,       NULL,                    "requests a client address may make at once (bucket size)")                        \
+	X(rate_user_rps,    INT,      "50",             0, 1000000,        NULL,                    "requests a second per signed-in account; 0 = no limit")                           \
+	X(rate_user_burst,  INT,      "100",            1, 10000000,       NULL,                    "requests an account may make at once")                                            \
+	X(rate_login_per_min, INT,      "30",             0, 100000,         NULL,                    "sign-in attempts a minute per client address (also the burst); 0 = off")        \
+	X(rate_register_per_min, INT,      "10",             0, 100000,         NULL,                    "registrations a minute per client address (also the burst); 0 = off")        \
+	X(rate_refresh_per_min, INT,      "60",             0, 100000,         NULL,                    "token refreshes and password changes a minute per address; 0 = off")          \
+	X(rate_exempt,      STRING,   "healthz,readyz,metrics", 0, 0,              NULL,                    "route names never rate-limited, comma-separated")                         \
+	X(trusted_proxies,  STRING,   "",               0, 0,              NULL,                    "proxy addresses whose X-Forwarded-For is believed, comma-separated")              \
+	X(max_conns_per_ip, INT,      "256",            0, 1000000,        NULL,                    "open connections per client address; 0 = no limit")                               \
+	X(request_timeout,  DURATION, "10s",            100, CONFIG_HOUR_MS, NULL,                    "an HTTP/1 request head and body must arrive within this (slow clients)")        \
+	X(idle_timeout,     DURATION, "30s",            100, CONFIG_HOUR_MS, NULL,                    "an HTTP/2 connection with no request is closed after this")                     \
+	X(tls_cert,         STRING,   "",               0, 0,              NULL,                    "PEM certificate chain: with tls_key the listener speaks HTTPS (TLS 1.2/1.3)")     \
+	X(tls_key,          STRING,   "",               0, 0,              NULL,                    "PEM private key for tls_cert")                                                    \
+	X(cors_origins,     STRING,   "",               0, 0,              NULL,                    "origins allowed to call the API from a browser (exact, comma-separated)")         \
+	X(login_throttle_after, INT,      "5",              1, 1000,           NULL,                    "failed sign-ins (per account and address) before delays start")               \
+	X(login_throttle_max, DURATION, "60s",            1000, CONFIG_HOUR_MS, NULL,                    "longest sign-in delay after repeated failures")                              \
 	X(db_pool,          INT,      "8",              1, 1000,           NULL,                    "PostgreSQL connections per process")                                            \
 	X(db_busy_timeout,  DURATION, "5s",             0, CONFIG_HOUR_MS, NULL,                    "how long a database call waits for a lock")                                     \
 	X(s3_access_key,    SECRET,   "",               0, 0,              NULL,                    "S3 access key id")                                                              \
 	X(s3_secret_key,    SECRET,   "",               0, 0,              NULL,                    "S3 secret access key")                                                          \
-	X(s3_region,        STRING,   "us-east-1",      0, 0,              NULL,                    "S3 region used in request signatures")
+	X(s3_region,        STRING,   "us-east-1",      0, 0,              NULL,                    "S3 region used in request signatures")                                          \
+	X(registration,     ENUM,     "open",           0, 0,              "open|invite|closed",    "who may create an account: anyone, holders of an invitation, or nobody")        \
+	X(issuer,           STRING,   "tonearm",        0, 0,              NULL,                    "iss claim of the access tokens this server signs and accepts")                  \
+	X(public_url,       STRING,   "",               0, 0,              NULL,                    "base URL clients reach this server at (OAuth issuer); \"\" = http://<listen>") \
+	X(access_token_ttl, DURATION, "15m",            60000, 24 * CONFIG_HOUR_MS, NULL,           "lifetime of an access token (JWT)")                                             \
+	X(refresh_token_ttl, DURATION, "720h",          60000, 8760 * CONFIG_HOUR_MS, NULL,         "lifetime of a refresh token; each use renews it")                               \
+	X(argon2_memory,    INT,      "19456",          1024, 4194304,     NULL,                    "Argon2id memory per password hash, KiB (19456 = OWASP's minimum)")              \
+	X(argon2_iterations, INT,     "2",              1, 100,            NULL,                    "Argon2id passes over the memory")                                               \
+	X(argon2_parallelism, INT,    "1",              1, 64,             NULL,                    "Argon2id lanes")                                                                \
+	X(admin_password,   SECRET,   "",               0, 0,              NULL,                    "password of the first admin account, used once when none exists (else generated)") \
+	X(upload_max_size,  SIZE,     "2GiB",           0, CONFIG_TIB,     NULL,                    "largest file accepted by an upload (tus Upload-Length)")                        \
+	X(upload_expiry,    DURATION, "24h",            1, 720 * CONFIG_HOUR_MS, NULL,              "how long an unfinished upload is kept before it expires") \
+	X(workers,          INT,      "1",              0, 256,            NULL,                    "job worker threads inside serve (0 = none: run `tonearm worker` instead)")     \
+	X(job_lease,        DURATION, "30s",            500, CONFIG_HOUR_MS, NULL,                  "a claimed job is retried elsewhere if its worker is silent this long")           \
+	X(test_jobs,        BOOL,     "false",          0, 0,              NULL,                    "(tests only) enable the sleep job kind and test enqueueing") \
+	X(ladder,           STRING,   "aac:64,aac:128,aac:256,flac", 0, 0, NULL,                    "renditions per track: aac:KBPS (16-320) rungs and flac (lossless sources only)") \
+	X(segment_seconds,  INT,      "6",              1, 30,             NULL,                    "HLS segment length, seconds (cut on the AAC frame grid, aligned across renditions)") \
+	X(master_key,       SECRET,   "",               0, 0,              NULL,                    "64 hex chars wrapping the per-track stream keys; \"\" = <data>/master.key (made once; set it with S3/PostgreSQL)")
 
 enum config_key {
 #define CONFIG_KEY_ENUM(name, ...) CONFIG_KEY_##name,

@@ -176,7 +176,8 @@ static void copy_request(struct http_req *b, const struct http_req *r, h2o_req_t
 		memcpy(body, r->body, r->body_len);
 		b->body = body;
 	}
-	b->peer = http_peer_text(req, m);
+	/* The client address the limiter settled on (X-Forwarded-For from a trusted proxy). */
+	b->peer = r->peer ? dup_str(m, r->peer, strlen(r->peer)) : http_peer_text(req, m);
 }
 
 static void dispatch_blocking(struct http_req *r)
@@ -299,6 +300,8 @@ int http_on_req(h2o_handler_t *self, h2o_req_t *req)
 		return 0;
 	}
 
+	if (http_cors_preflight(r))
+		return 0;
 	http_router_match(srv->router, r->method, path, (size_t)n, &m);
 	if (m.kind != HTTP_MATCH_FOUND) {
 		answer_unrouted(r, &m);
@@ -310,6 +313,11 @@ int http_on_req(h2o_handler_t *self, h2o_req_t *req)
 	r->param_names = m.names;
 	for (unsigned i = 0; i < m.nparams; i++)
 		r->params[i] = h2o_strdup(&req->pool, path + m.params[i].off, m.params[i].len).base;
+	/* On the loop, before a blocking route is queued: a flood never reaches the pool. */
+	if (http_limits_check(r) < 0) {
+		http_commit(r);
+		return 0;
+	}
 
 	if (r->route->flags & HTTP_BLOCKING) {
 		dispatch_blocking(r);

@@ -196,6 +196,14 @@ struct http_server_options {
 	const struct http_hook *hooks;
 	size_t nhooks;
 	void *app;                   /* passed to every handler and hook */
+	/* Abuse protection (http/limits.h, http/tls.h, http/headers.h). All optional. */
+	struct http_limits *limits;  /* rate limits; NULL: none. Not owned */
+	int max_conns_per_ip;        /* open connections per client address; 0 = no limit */
+	int request_timeout_ms;      /* HTTP/1 request head and body must arrive within; 0 = 10 s */
+	int idle_timeout_ms;         /* HTTP/2 connection with nothing going on; 0 = 30 s */
+	const char *tls_cert;        /* PEM certificate chain; with tls_key turns on HTTPS only */
+	const char *tls_key;         /* PEM private key */
+	const char *cors_origins;    /* comma-separated exact origins allowed by CORS; NULL: none */
 };
 
 struct http_server;

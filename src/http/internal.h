@@ -24,7 +24,9 @@
 #include <stdint.h>
 
 #include "http/http.h"
+#include "http/limits.h"
 #include "http/pool.h"
+#include "http/ratelimit.h"
 #include "http/router.h"
 #include "http/uri.h"
 
@@ -79,6 +81,8 @@ struct http_server {
 	struct http_pool *pool;
 	unsigned port;
 	atomic_int stop;
+	struct http_connlimit *connlimit; /* NULL: no per-address connection limit */
+	char **cors;                      /* allowed origins, NULL-terminated; NULL: none */
 	/* metrics (all NULL when opt.metrics is NULL) */
 	struct metric_family *m_requests, *m_duration;
 	struct metric *m_in_flight;
@@ -128,6 +132,8 @@ struct http_req {
 	bool has_trace;
 	const char *peer; /* computed on first use (quick) or before queueing (blocking) */
 	void *principal;
+	struct ratelimit_result rl; /* the tightest bucket this request went through */
+	bool rl_set;
 
 	/* ---- the answer, recorded on the handler's thread ---- */
 	bool answered;
@@ -195,6 +201,29 @@ void http_body_abandon(struct http_req *r);
 void http_body_read(struct http_req *r);
 /* Close the source now, on the calling thread (if still open). */
 void http_body_close(struct http_req *r);
+
+/* limits.c: the per-address check on the loop after routing; 0 to go on, -1 when it
+ * answered 429. Also settles r->peer (the client behind trusted proxies). */
+int http_limits_check(struct http_req *r);
+
+/* connlimit.c: open connections per client address, shared by the loops. */
+struct http_connlimit;
+struct http_connlimit *http_connlimit_new(unsigned max_per_addr);
+void http_connlimit_free(struct http_connlimit *c);
+/* Count one more connection from `sa`; false (nothing counted) when it is over the limit. */
+bool http_connlimit_acquire(struct http_connlimit *c, const struct sockaddr *sa, socklen_t len, uint64_t key[2]);
+void http_connlimit_release(struct http_connlimit *c, const uint64_t key[2]);
+
+/* headers.c: security headers, HSTS, CORS on every answer (an h2o filter), and preflights. */
+void http_headers_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot);
+/* A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method): answered and
+ * committed here (true), else false. */
+bool http_cors_preflight(struct http_req *r);
+int http_cors_init(struct http_server *srv, struct err *e);
+void http_cors_release(struct http_server *srv);
+
+/* tls.c */
+SSL_CTX *http_tls_ctx_new(const char *cert, const char *key, struct err *e);
 
 /* middleware.c */
 int http_mw_init(struct http_server *srv, struct err *e);

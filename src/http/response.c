@@ -44,6 +44,7 @@ const char *http_reason(int status)
 	case 428: return "Precondition Required";
 	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
+	case 460: return "Checksum Mismatch"; /* tus 1.0 checksum extension */
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
 	case 502: return "Bad Gateway";

@@ -6,8 +6,13 @@
  * there; with port 0 the first socket picks the port and the others reuse it.
  *
  * HTTP/2 without TLS: h2o 2.2 takes both the h2c upgrade (Upgrade: h2c) and prior knowledge
- * (a connection that starts with "PRI * HTTP/2.0"). With TLS (a later issue) it would
- * negotiate h2 by ALPN once `srv->ssl_ctx` is set.
+ * (a connection that starts with "PRI * HTTP/2.0"). With tls_cert/tls_key the listener speaks
+ * HTTPS only (http/tls.c) and h2 is negotiated by ALPN.
+ *
+ * Against slow clients: http1.req_timeout (request_timeout_ms) bounds the time from the
+ * first byte of a request head to the end of its body, so a client trickling a header byte a
+ * second is cut off; http2.idle_timeout bounds an HTTP/2 connection with no stream active.
+ * max_conns_per_ip caps the sockets one address may hold open (counted at accept).
  *
  * What h2o answers by itself, before any of our code runs (measured with h2o 2.2.5):
  *   - a malformed request line or header block, a NUL in the request line, more than 100
@@ -52,6 +57,7 @@ struct http_conn {
 	h2o_linklist_t link;
 	struct http_loop *lp;
 	h2o_socket_t *sock;
+	uint64_t addr[2]; /* counted in srv->connlimit when that is set */
 };
 
 static void on_sock_close(void *data)
@@ -60,6 +66,8 @@ static void on_sock_close(void *data)
 
 	h2o_linklist_unlink(&c->link);
 	c->lp->nconns--;
+	if (c->lp->srv->connlimit)
+		http_connlimit_release(c->lp->srv->connlimit, c->addr);
 	free(c);
 }
 
@@ -83,6 +91,18 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 		}
 		c->lp = lp;
 		c->sock = sock;
+		if (lp->srv->connlimit) {
+			struct sockaddr_storage ss;
+			socklen_t sl = h2o_socket_getpeername(sock, (struct sockaddr *)&ss);
+
+			/* Over the limit: closed before a byte is read (the client sees a reset or EOF;
+			 * answering 503 would cost the very work the limit is there to refuse). */
+			if (!sl || !http_connlimit_acquire(lp->srv->connlimit, (struct sockaddr *)&ss, sl, c->addr)) {
+				free(c);
+				h2o_socket_close(sock);
+				continue;
+			}
+		}
 		h2o_linklist_insert(&lp->conns, &c->link);
 		lp->nconns++;
 		sock->on_close.cb = on_sock_close;
@@ -403,9 +423,11 @@ static void attach(h2o_pathconf_t *pc)
 	h2o_handler_t *h = h2o_create_handler(pc, sizeof(*h));
 	h2o_filter_t *f = h2o_create_filter(pc, sizeof(*f));
 	h2o_logger_t *l = h2o_create_logger(pc, sizeof(*l));
+	h2o_filter_t *hf = h2o_create_filter(pc, sizeof(*hf));
 
 	h->on_req = http_on_req;
 	f->on_setup_ostream = problem_setup;
+	hf->on_setup_ostream = http_headers_setup;
 	l->log_access = http_mw_log;
 }
 
@@ -445,16 +467,29 @@ struct http_server *http_server_new(const struct http_server_options *opt, struc
 	srv->router = http_router_new(opt->routes, opt->nroutes, e);
 	if (!srv->router)
 		goto fail;
-	if (http_mw_init(srv, e) < 0)
+	if (http_mw_init(srv, e) < 0 || http_cors_init(srv, e) < 0)
+		goto fail;
+	if (srv->opt.max_conns_per_ip > 0 && !(srv->connlimit = http_connlimit_new((unsigned)srv->opt.max_conns_per_ip))) {
+		err_set(e, ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	if ((srv->opt.tls_cert && *srv->opt.tls_cert) != (srv->opt.tls_key && *srv->opt.tls_key)) {
+		err_set(e, ERR_INVALID, "tls: give both tls_cert and tls_key, or neither");
+		goto fail;
+	}
+	if (srv->opt.tls_cert && *srv->opt.tls_cert &&
+	    !(srv->ssl_ctx = http_tls_ctx_new(srv->opt.tls_cert, srv->opt.tls_key, e)))
 		goto fail;
 
 	h2o_config_init(&srv->conf);
 	srv->conf_inited = true;
 	srv->conf.server_name = h2o_iovec_init(H2O_STRLIT("tonearm"));
 	srv->conf.max_request_entity_size = srv->opt.max_body;
-	srv->conf.http1.req_timeout = HTTP1_REQ_TIMEOUT_MS;
+	srv->conf.http1.req_timeout = srv->opt.request_timeout_ms > 0 ? (uint64_t)srv->opt.request_timeout_ms
+								      : HTTP1_REQ_TIMEOUT_MS;
 	srv->conf.http1.upgrade_to_http2 = 1;
-	srv->conf.http2.idle_timeout = HTTP2_IDLE_TIMEOUT_MS;
+	srv->conf.http2.idle_timeout = srv->opt.idle_timeout_ms > 0 ? (uint64_t)srv->opt.idle_timeout_ms
+								    : HTTP2_IDLE_TIMEOUT_MS;
 	/* No h2o deadline for HTTP/2 drains: loop_drain() applies shutdown_timeout_ms to both
 	 * protocols (and h2o would leave its timer linked past the context's disposal). */
 	srv->conf.http2.graceful_shutdown_timeout = 0;
@@ -547,6 +582,10 @@ void http_server_free(struct http_server *srv)
 	if (srv->conf_inited)
 		h2o_config_dispose(&srv->conf);
 	http_mw_release(srv);
+	http_cors_release(srv);
+	http_connlimit_free(srv->connlimit);
+	if (srv->ssl_ctx)
+		SSL_CTX_free(srv->ssl_ctx);
 	http_router_free(srv->router);
 	free(srv);
 }

@@ -1,0 +1,41 @@
+/* api.h — the REST handlers and their route table.
+ *
+ * Handlers turn HTTP requests into calls on the domain and ports; they never see SQL, a
+ * database handle's internals or an h2o type. Everything they need is injected through
+ * struct api, built once by the command line (`tonearm serve`).
+ */
+#ifndef TONEARM_API_API_H
+#define TONEARM_API_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct auth;
+struct auth_throttle;
+struct catalog;
+struct db;
+struct store;
+struct metrics;
+struct http_route;
+struct ingest;
+struct uploads;
+
+struct api {
+	struct db *db;
+	struct store *store;
+	struct catalog *catalog; /* over db; the browse API's repository */
+	struct auth *auth;       /* identity: accounts, tokens, the permission table */
+	struct auth_throttle *throttle; /* sign-in throttling (auth/throttle.h); NULL: none */
+	struct metrics *metrics;
+	int64_t started_ms;  /* wall clock at start, for /api/v1/version's uptime */
+	struct ingest *ingest;   /* takes completed uploads into the catalogue */
+	struct uploads *uploads; /* tus upload state (ingest/upload.h); NULL: uploads answer 503 */
+	struct jobs *jobs;       /* the job queue (jobs/jobs.h): track status, admin list; NULL: 503 */
+	char issuer[256];        /* OAuth issuer / public base URL, no trailing '/' (api_oauth_set_issuer) */
+};
+
+/* The whole route table (system routes and every /api/v1 route), for http_server_new.
+ * Static storage; *n gets its length. */
+const struct http_route *api_routes(size_t *n);
+
+#endif
