@@ -14,7 +14,7 @@ run_pkgs="build-essential cmake ninja-build pkg-config git
   libh2o-evloop-dev libjansson-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libssl-dev
   libtag1-dev libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libswscale-dev libavfilter-dev
   libchromaprint-dev libebur128-dev libutf8proc-dev libargon2-dev"
-test_pkgs="libcmocka-dev clang libclang-rt-14-dev curl nodejs npm ffmpeg python3-mutagen
+test_pkgs="libcmocka-dev clang libclang-rt-14-dev curl openssl nodejs npm ffmpeg chromium python3-mutagen
   postgresql swift-proxy swift-object swift-container swift-account memcached prometheus"
 bench_pkgs="wrk nginx mpd mpc minidlna libchromaprint-tools testssl.sh"
 fuzz_pkgs="clang libclang-rt-14-dev"

@@ -84,7 +84,8 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 
 		if (!sock)
 			break;
-		c = malloc(sizeof(*c));
+		/* Zeroed: h2o_linklist_insert asserts the node is not linked yet. */
+		c = calloc(1, sizeof(*c));
 		if (!c) {
 			h2o_socket_close(sock);
 			continue;

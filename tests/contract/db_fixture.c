@@ -112,6 +112,8 @@ static int fx_teardown(void **state)
 	struct fx *f = *state;
 	char cmd[600];
 
+	if (!f)
+		return 0; /* the group's setup failed before it made anything */
 	db_close(f->db);
 	f->db = NULL;
 	if (f->pg) {

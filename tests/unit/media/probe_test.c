@@ -136,7 +136,7 @@ static void test_corrupt_start(void **state)
 
 	(void)state;
 	snprintf(cmd, sizeof(cmd),
-		 "cp '%s' '%s' && head -c 200000 /dev/urandom | dd of='%s' bs=1 seek=8300 conv=notrunc status=none",
+		 "cp '%s' '%s' && openssl enc -aes-128-ctr -nosalt -K 000102030405060708090a0b0c0d0e0f -iv 0 </dev/zero 2>/dev/null | head -c 200000 | dd of='%s' bs=1 seek=8300 conv=notrunc status=none",
 		 fixture(dir, "noise.flac"), path, path);
 	assert_int_equal(system(cmd), 0);
 	expect_refusal(path, ERR_INVALID, "truncated or corrupt");

@@ -73,7 +73,7 @@ static int setup(void **state)
 			    "$F -f lavfi -i \"$S:s=44100:d=33\" -c:a libmp3lame -b:a 128k lossy3.mp3 && "
 			    "$F -f lavfi -i anoisesrc=c=white:d=10:a=0.5:r=44100 -ac 2 -c:a flac noise.flac && "
 			    "cp noise.flac corrupt.flac && s=$(stat -c %%s noise.flac) && "
-			    "head -c $(( s / 3 )) /dev/urandom | dd of=corrupt.flac bs=1 seek=$(( s / 2 )) conv=notrunc status=none",
+			    "openssl enc -aes-128-ctr -nosalt -K 000102030405060708090a0b0c0d0e0f -iv 0 </dev/zero 2>/dev/null | head -c $(( s / 3 )) | dd of=corrupt.flac bs=1 seek=$(( s / 2 )) conv=notrunc status=none",
 			    dir),
 			 0);
 	snprintf(url, sizeof(url), "sqlite://%s/db.sqlite", dir);
