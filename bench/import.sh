@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/import.sh [N] — folder import speed, side by side in one run on one generated corpus:
-#   tonearm import --in-place   (hash, probe, tags, one-decode analysis, art, catalogue)
+#   tonearm import --in-place   (hash, probe, tags, art, catalogue; analysis queued as `analyse` jobs)
 #   tonearm import              (the same plus the copy into the object store)
 #   mpd                         (database update: `mpc update --wait` from a fresh db)
 #   minidlnad -R                (rescan, foreground, until its log says "Scanning … finished")

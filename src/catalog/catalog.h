@@ -135,6 +135,25 @@ struct catalog_track_added {
 int catalog_track_add(struct catalog *cat, const struct catalog_track_input *in,
 		      struct catalog_track_added *out, struct err *e);
 
+/* A track's analysis, computed after it was added (the `analyse` job, ingest.h). */
+struct catalog_analysis {
+	bool has_loudness;            /* loudness_lufs, loudness_range, true_peak (dBTP) */
+	double loudness_lufs, loudness_range, true_peak;
+	bool has_track_gain;          /* a computed ReplayGain: used only when none was tagged */
+	double track_gain, track_peak;
+	int64_t duration_ms;          /* from the decode: kept only when the row has none */
+	const char *fingerprint;      /* Chromaprint, or NULL */
+	const void *peaks;            /* waveform peaks, or NULL */
+	size_t peaks_len;
+};
+
+/* Record `a` on track `track_id` (replacing an earlier analysis; a tagged ReplayGain stays) and
+ * bump the change counter, in one transaction (or the caller's batch). 0; -1 with *e set:
+ * ERR_NOT_FOUND when there is no such track (it was deleted meanwhile), ERR_INVALID for bad
+ * arguments, or a database error. Nothing is kept from `a`. */
+int catalog_track_set_analysis(struct catalog *cat, const char *track_id, const struct catalog_analysis *a,
+			       struct err *e);
+
 /* Group many adds into one transaction (seeding, bulk imports): between catalog_batch_begin
  * and catalog_batch_end, every catalog_track_add made on this thread joins the batch's
  * transaction instead of committing on its own (and is not retried). A duplicate is still

@@ -9,6 +9,8 @@
 #include "base/clock.h"
 #include "base/config.h"
 #include "base/json.h"
+#include "catalog/catalog.h"
+#include "ingest/ingest.h"
 #include "db/db.h"
 #include "jobs/jobs.h"
 #include "store/store.h"
@@ -131,12 +133,33 @@ out:
 	return ret;
 }
 
+/* `analyse` (subject: a track id): the analysis `tonearm import` deferred. The catalogue and
+ * ingest handles are a few bytes each, made per job so nothing outlives the registration. */
+static int analyse_job(struct job *job, void *ud, struct err *e)
+{
+	const struct cli_jobs_deps *deps = ud;
+	struct catalog *cat = catalog_new(deps->db, e);
+	struct ingest *ing = NULL;
+	int ret = -1;
+
+	if (!cat)
+		return -1;
+	ing = ingest_new(deps->db, deps->store, cat, e);
+	if (ing)
+		ret = ingest_analyse_job(job, ing, e);
+	ingest_free(ing);
+	catalog_free(cat);
+	return ret;
+}
+
 int cli_jobs_register_all(struct jobs *q, const struct config *conf, const struct cli_jobs_deps *deps,
 			  struct err *e)
 {
 	if (deps->stream &&
 	    jobs_register(q, "transcode", stream_transcode_job, deps->stream) < 0)
 		return err_set(e, ERR_INTERNAL, "cannot register the transcode job handler");
+	if (deps->store && jobs_register(q, "analyse", analyse_job, (void *)deps) < 0)
+		return err_set(e, ERR_INTERNAL, "cannot register the analyse job handler");
 	if (conf->test_jobs && jobs_register(q, "sleep", sleep_job, (void *)deps) < 0)
 		return err_set(e, ERR_INTERNAL, "cannot register the sleep job handler");
 	return 0;

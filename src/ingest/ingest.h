@@ -86,6 +86,26 @@ int ingest_forget(struct ingest *ing, const char *path, bool *removed, struct er
  * to analyse. Call before any ingest. */
 void ingest_set_analyse(struct ingest *ing, bool analyse);
 
+/* Defer the analysis: files are catalogued without it (as with ingest_set_analyse(false),
+ * including the cheaper probe: TagLib's audio properties for lossy formats it reads, so a cut
+ * MP3/AAC/Vorbis/Opus file is not refused at import), and every added track gets an `analyse`
+ * job (subject: its id) when a queue is set (ingest_set_jobs). `tonearm import`'s default.
+ * Call before any ingest; ingest_set_analyse() undoes it. */
+void ingest_set_defer_analysis(struct ingest *ing, bool defer);
+
+/* Analyse the catalogued track `track_id` now: decode its file (in place) or original (store)
+ * once and record loudness, ReplayGain when none was tagged, fingerprint and peaks
+ * (catalog_track_set_analysis). 0; -1 with *e set: ERR_NOT_FOUND (no such track, or its file
+ * is gone), ERR_INVALID when the audio does not decode to its end (a truncated file: it stays
+ * catalogued, unanalysed), ERR_NOMEM, a store or database error. */
+int ingest_analyse_track(struct ingest *ing, const char *track_id, struct err *e);
+
+/* The `analyse` job handler (jobs.h): `ud` is a struct ingest, the subject a track id. A track
+ * deleted meanwhile completes the job; any other failure fails this attempt (retried with
+ * backoff, then kept as failed with its error). */
+struct job;
+int ingest_analyse_job(struct job *job, void *ud, struct err *e);
+
 /* Enqueue a `transcode` job (subject: the track id) for every track this ingest adds, once its
  * row is committed. `q` is borrowed and must outlive the ingest; NULL (the default) enqueues
  * nothing, for tests and tools without a queue. A failed enqueue is logged, not an error. */

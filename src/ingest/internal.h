@@ -21,7 +21,8 @@ struct ingest {
 	struct store *store;
 	struct catalog *cat;
 	char tmp_dir[512]; /* where S3 objects are downloaded for the media libraries */
-	bool skip_analysis;
+	bool skip_analysis;   /* no inline analysis (the probe may then come from TagLib) */
+	bool defer_analysis;  /* … and an `analyse` job per added track when jobs is set */
 	struct jobs *jobs; /* where added tracks' transcode jobs go; NULL: none (ingest_set_jobs) */
 };
 
@@ -52,6 +53,12 @@ int ingest_copy_fd(struct store *st, int fd, const char *key, const char *sha256
 
 /* Lower-case hex of a SHA-256 digest of `len` bytes in memory. */
 void ingest_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* ---- pipeline.c ---- */
+
+/* A readable fd on store object `key` (the store's own, or a download to an unlinked
+ * temporary file for stores without descriptors) and its size; the caller closes *fd. */
+int ingest_object_fd(struct ingest *ing, const char *key, int *fd, uint64_t *size, struct err *e);
 
 /* ---- art.c ---- */
 

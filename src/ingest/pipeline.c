@@ -45,6 +45,13 @@ struct ingest *ingest_new(struct db *db, struct store *store, struct catalog *ca
 void ingest_set_analyse(struct ingest *ing, bool analyse)
 {
 	ing->skip_analysis = !analyse;
+	ing->defer_analysis = false;
+}
+
+void ingest_set_defer_analysis(struct ingest *ing, bool defer)
+{
+	ing->skip_analysis = defer;
+	ing->defer_analysis = defer;
 }
 
 void ingest_set_jobs(struct ingest *ing, struct jobs *q)
@@ -111,6 +118,37 @@ static int cover(struct ingest *ing, const struct ingest_src *src, const struct 
 	return rc;
 }
 
+/* What the file is. The full probe (libavformat: first packets decoded, the tail read to
+ * catch a cut file) runs when the analysis is inline, and for every file TagLib did not
+ * describe (lossless formats, unreadable or odd files). With the analysis skipped or deferred,
+ * a lossy file TagLib read with a positive duration is taken on its headers: the trade-off is
+ * that such a file cut short is caught only by its `analyse` job (which then fails and leaves
+ * it unanalysed, logged) instead of being refused here. Lossless files, where a cut is common
+ * and the check is what the probe is for, keep it. */
+static int probe_or_tags(const struct ingest *ing, const struct ingest_src *src, const struct media_tags *t,
+			 struct media_info *info, struct err *e)
+{
+	const struct media_tag_audio *a = &t->audio;
+
+	if (!ing->skip_analysis || !a->known)
+		return media_probe(src->media_path, info, e);
+	memset(info, 0, sizeof(*info));
+	snprintf(info->format, sizeof(info->format), "%s", a->format);
+	snprintf(info->codec, sizeof(info->codec), "%s", a->codec);
+	if (a->channels == 1)
+		snprintf(info->layout, sizeof(info->layout), "mono");
+	else if (a->channels == 2)
+		snprintf(info->layout, sizeof(info->layout), "stereo");
+	else
+		snprintf(info->layout, sizeof(info->layout), "%d channels", a->channels);
+	info->duration_ms = a->duration_ms;
+	info->bit_rate = (int64_t)a->bitrate_kbps * 1000;
+	info->sample_rate = a->sample_rate;
+	info->channels = a->channels;
+	info->has_picture = t->picture.data != NULL;
+	return 0;
+}
+
 static int run(struct ingest *ing, struct ingest_src *src, struct ingest_result *res, struct err *e)
 {
 	struct media_info info;
@@ -147,16 +185,10 @@ static int run(struct ingest *ing, struct ingest_src *src, struct ingest_result 
 		goto out;
 	}
 
-	if (media_probe(src->media_path, &info, &fe) < 0) {
-		if (!file_fault(&fe)) {
-			*e = fe;
-			goto out;
-		}
-		ret = refuse(ing, src, res, fe.msg, e);
-		goto out;
-	}
-	/* Tags that cannot be read do not make audio unusable: the track keeps its file name. */
-	if (media_tags_read(src->media_path, &tags, &fe) < 0) {
+	/* Tags that cannot be read do not make audio unusable: the track keeps its file name.
+	 * Without the inline analysis, TagLib's audio properties stand in for the probe for the
+	 * lossy formats it reads (see probe_or_tags). */
+	if ((ing->skip_analysis ? media_tags_read_audio : media_tags_read)(src->media_path, &tags, &fe) < 0) {
 		if (fe.code == ERR_NOMEM) {
 			*e = fe;
 			goto out;
@@ -165,6 +197,14 @@ static int run(struct ingest *ing, struct ingest_src *src, struct ingest_result 
 		       LOG_FIELDS(LOG_STR("name", src->name), LOG_STR("error", fe.msg)));
 		media_tags_release(&tags);
 		err_clear(&fe);
+	}
+	if (probe_or_tags(ing, src, &tags, &info, &fe) < 0) {
+		if (!file_fault(&fe)) {
+			*e = fe;
+			goto out;
+		}
+		ret = refuse(ing, src, res, fe.msg, e);
+		goto out;
 	}
 	aopt.duration_ms = info.duration_ms > 0 ? info.duration_ms : 0;
 	if (!ing->skip_analysis && media_analyse(src->media_path, &aopt, &an, &fe) < 0) {
@@ -204,6 +244,11 @@ static int run(struct ingest *ing, struct ingest_src *src, struct ingest_result 
 
 			if (jobs_enqueue(ing->jobs, "transcode", res->track_id, NULL, &je) < 0)
 				log_kv(LOG_WARN, NULL, "cannot enqueue transcode",
+				       LOG_FIELDS(LOG_STR("track", res->track_id), LOG_STR("error", je.msg)));
+			err_clear(&je);
+			if (ing->skip_analysis && ing->defer_analysis &&
+			    jobs_enqueue(ing->jobs, "analyse", res->track_id, NULL, &je) < 0)
+				log_kv(LOG_WARN, NULL, "cannot enqueue analyse",
 				       LOG_FIELDS(LOG_STR("track", res->track_id), LOG_STR("error", je.msg)));
 		}
 		ret = 0;
@@ -321,49 +366,60 @@ static int download_sink(void *ud, const void *data, size_t n)
 	return 0;
 }
 
+int ingest_object_fd(struct ingest *ing, const char *key, int *fd_out, uint64_t *size, struct err *e)
+{
+	struct store_stat st;
+	char tmp_path[600];
+	int fd = -1;
+	struct download d = { .fd = -1 };
+
+	*fd_out = -1;
+	if (store_caps(ing->store) & STORE_CAP_FD) {
+		if (store_open_fd(ing->store, key, fd_out, &st, e) < 0)
+			return -1;
+		*size = st.size;
+		return 0;
+	}
+	if (store_stat(ing->store, key, &st, e) < 0)
+		return -1;
+	if (st.size > INGEST_DOWNLOAD_MAX)
+		return err_set(e, ERR_TOO_LARGE, "the object is larger than %llu bytes",
+			       (unsigned long long)INGEST_DOWNLOAD_MAX);
+	snprintf(tmp_path, sizeof(tmp_path), "%s/tonearm-ingest-XXXXXX", ing->tmp_dir);
+	fd = mkostemp(tmp_path, O_CLOEXEC);
+	if (fd < 0)
+		return err_errno(e, ERR_IO, errno, "creating a temporary file");
+	/* Unlinked at once: the descriptor keeps it, and a crash leaves nothing behind. */
+	unlink(tmp_path);
+	d.fd = fd;
+	if (store_read(ing->store, key, 0, UINT64_MAX, download_sink, &d, e) < 0) {
+		close(fd);
+		return -1;
+	}
+	*fd_out = fd;
+	*size = st.size;
+	return 0;
+}
+
 int ingest_object(struct ingest *ing, const char *tmp_key, const char *display_name,
 		  struct ingest_result *res, struct err *e)
 {
 	struct ingest_src src;
-	struct store_stat st;
-	char media_path[64], tmp_path[600];
+	char media_path[64];
+	uint64_t size = 0;
 	int fd = -1, ret = -1;
 	struct err de = ERR_INIT;
 
 	result_init(res);
 	memset(&src, 0, sizeof(src));
-	tmp_path[0] = '\0';
 	src.name = display_name && *display_name ? display_name : "upload";
 	src.upload = true;
-	if (store_caps(ing->store) & STORE_CAP_FD) {
-		if (store_open_fd(ing->store, tmp_key, &fd, &st, e) < 0)
-			return -1;
-	} else {
-		struct download d = { .fd = -1 };
-
-		if (store_stat(ing->store, tmp_key, &st, e) < 0)
-			return -1;
-		if (st.size > INGEST_DOWNLOAD_MAX)
-			return err_set(e, ERR_TOO_LARGE, "the upload is larger than %llu bytes",
-				       (unsigned long long)INGEST_DOWNLOAD_MAX);
-		snprintf(tmp_path, sizeof(tmp_path), "%s/tonearm-ingest-XXXXXX", ing->tmp_dir);
-		fd = mkostemp(tmp_path, O_CLOEXEC);
-		if (fd < 0) {
-			tmp_path[0] = '\0';
-			err_errno(e, ERR_IO, errno, "creating a temporary file");
-			goto out;
-		}
-		/* Unlinked at once: the descriptor keeps it, and a crash leaves nothing behind. */
-		unlink(tmp_path);
-		tmp_path[0] = '\0';
-		d.fd = fd;
-		if (store_read(ing->store, tmp_key, 0, UINT64_MAX, download_sink, &d, e) < 0)
-			goto out;
-	}
+	if (ingest_object_fd(ing, tmp_key, &fd, &size, e) < 0)
+		return -1;
 	snprintf(media_path, sizeof(media_path), "/proc/self/fd/%d", fd);
 	src.fd = fd;
 	src.media_path = media_path;
-	src.size = st.size;
+	src.size = size;
 	if (run(ing, &src, res, e) < 0)
 		goto out;
 	/* Every outcome has the bytes where they belong now (orig/, quarantine/, or the existing

@@ -511,13 +511,13 @@ template <class T> void add_tag(Read &r, T *tag)
 }
 
 // Open `s` as `kind` and gather its tags. false when TagLib does not take it as that format.
-bool read_as(Kind kind, TagLib::FileStream &s, Read &r)
+bool read_as(Kind kind, TagLib::FileStream &s, Read &r, bool props)
 {
 	s.seek(0);
 	s.clear();
 	switch (kind) {
 	case Kind::Mpeg: {
-		auto *f = new TagLib::MPEG::File(&s, TagLib::ID3v2::FrameFactory::instance(), false);
+		auto *f = new TagLib::MPEG::File(&s, TagLib::ID3v2::FrameFactory::instance(), props);
 		r.file.reset(f);
 		if (!f->isValid())
 			return false;
@@ -532,7 +532,7 @@ bool read_as(Kind kind, TagLib::FileStream &s, Read &r)
 		return true;
 	}
 	case Kind::Flac: {
-		auto *f = new TagLib::FLAC::File(&s, TagLib::ID3v2::FrameFactory::instance(), false);
+		auto *f = new TagLib::FLAC::File(&s, TagLib::ID3v2::FrameFactory::instance(), props);
 		r.file.reset(f);
 		if (!f->isValid())
 			return false;
@@ -546,7 +546,7 @@ bool read_as(Kind kind, TagLib::FileStream &s, Read &r)
 		return true;
 	}
 	case Kind::Mp4: {
-		auto *f = new TagLib::MP4::File(&s, false);
+		auto *f = new TagLib::MP4::File(&s, props);
 		r.file.reset(f);
 		if (!f->isValid())
 			return false;
@@ -561,19 +561,19 @@ bool read_as(Kind kind, TagLib::FileStream &s, Read &r)
 	case Kind::Speex: {
 		TagLib::Ogg::XiphComment *x = nullptr;
 		if (kind == Kind::Vorbis) {
-			auto *f = new TagLib::Ogg::Vorbis::File(&s, false);
+			auto *f = new TagLib::Ogg::Vorbis::File(&s, props);
 			r.file.reset(f);
 			x = f->tag();
 		} else if (kind == Kind::Opus) {
-			auto *f = new TagLib::Ogg::Opus::File(&s, false);
+			auto *f = new TagLib::Ogg::Opus::File(&s, props);
 			r.file.reset(f);
 			x = f->tag();
 		} else if (kind == Kind::OggFlac) {
-			auto *f = new TagLib::Ogg::FLAC::File(&s, false);
+			auto *f = new TagLib::Ogg::FLAC::File(&s, props);
 			r.file.reset(f);
 			x = f->tag();
 		} else {
-			auto *f = new TagLib::Ogg::Speex::File(&s, false);
+			auto *f = new TagLib::Ogg::Speex::File(&s, props);
 			r.file.reset(f);
 			x = f->tag();
 		}
@@ -585,7 +585,7 @@ bool read_as(Kind kind, TagLib::FileStream &s, Read &r)
 		return true;
 	}
 	case Kind::Wav: {
-		auto *f = new TagLib::RIFF::WAV::File(&s, false);
+		auto *f = new TagLib::RIFF::WAV::File(&s, props);
 		r.file.reset(f);
 		if (!f->isValid())
 			return false;
@@ -595,7 +595,7 @@ bool read_as(Kind kind, TagLib::FileStream &s, Read &r)
 		return true;
 	}
 	case Kind::Aiff: {
-		auto *f = new TagLib::RIFF::AIFF::File(&s, false);
+		auto *f = new TagLib::RIFF::AIFF::File(&s, props);
 		r.file.reset(f);
 		if (!f->isValid())
 			return false;
@@ -604,7 +604,7 @@ bool read_as(Kind kind, TagLib::FileStream &s, Read &r)
 		return true;
 	}
 	case Kind::Ape: {
-		auto *f = new TagLib::APE::File(&s, false);
+		auto *f = new TagLib::APE::File(&s, props);
 		r.file.reset(f);
 		if (!f->isValid())
 			return false;
@@ -747,7 +747,41 @@ void fill(const Read &r, struct media_tags *t)
 	}
 }
 
-int read_tags(const char *path, struct media_tags *t, struct err *e)
+// Only the lossy formats whose properties TagLib reads from the headers and that libavformat
+// names the same way; lossless files keep the full probe, which checks they are whole.
+void fill_audio(Kind kind, const Read &r, struct media_tag_audio *a)
+{
+	const TagLib::AudioProperties *p = r.file ? r.file->audioProperties() : nullptr;
+	const char *format = nullptr, *codec = nullptr;
+
+	*a = {};
+	if (!p || p->lengthInMilliseconds() <= 0 || p->sampleRate() <= 0 || p->channels() <= 0)
+		return;
+	switch (kind) {
+	case Kind::Mpeg: format = "mp3"; codec = "mp3"; break;
+	case Kind::Vorbis: format = "ogg"; codec = "vorbis"; break;
+	case Kind::Opus: format = "ogg"; codec = "opus"; break;
+	case Kind::Mp4: {
+		auto *mp = dynamic_cast<const TagLib::MP4::Properties *>(p);
+		if (!mp || mp->codec() != TagLib::MP4::Properties::AAC)
+			return;
+		format = "mp4";
+		codec = "aac";
+		break;
+	}
+	default:
+		return;
+	}
+	a->known = true;
+	snprintf(a->format, sizeof(a->format), "%s", format);
+	snprintf(a->codec, sizeof(a->codec), "%s", codec);
+	a->duration_ms = p->lengthInMilliseconds();
+	a->bitrate_kbps = p->bitrate();
+	a->sample_rate = p->sampleRate();
+	a->channels = p->channels();
+}
+
+int read_tags(const char *path, struct media_tags *t, bool props, struct err *e)
 {
 	struct stat st;
 	if (stat(path, &st) != 0)
@@ -765,12 +799,13 @@ int read_tags(const char *path, struct media_tags *t, struct err *e)
 	// The content decides; the name is only asked when the first bytes say nothing.
 	Read r;
 	Kind kind = sniff(stream);
-	bool ok = kind != Kind::Unknown && read_as(kind, stream, r);
+	bool ok = kind != Kind::Unknown && read_as(kind, stream, r, props);
 	if (!ok) {
 		Kind ext = by_extension(path);
 		if (ext != Kind::Unknown && ext != kind) {
 			r = Read();
-			ok = read_as(ext, stream, r);
+			ok = read_as(ext, stream, r, props);
+			kind = ext;
 		}
 	}
 	if (!ok) {
@@ -778,13 +813,15 @@ int read_tags(const char *path, struct media_tags *t, struct err *e)
 		return err_set(e, ERR_INVALID, "reading tags of %s: not an audio format we read", path);
 	}
 	fill(r, t);
+	if (props)
+		fill_audio(kind, r, &t->audio);
 	r.file.reset();
 	return 0;
 }
 
 } // namespace
 
-extern "C" int media_tags_read(const char *path, struct media_tags *out, struct err *e)
+static int tags_read(const char *path, struct media_tags *out, bool props, struct err *e)
 {
 	int ret = -1;
 	struct media_tags t = {};
@@ -792,7 +829,7 @@ extern "C" int media_tags_read(const char *path, struct media_tags *out, struct 
 	*out = t;
 	try {
 		if (path)
-			ret = read_tags(path, &t, e);
+			ret = read_tags(path, &t, props, e);
 		else
 			err_set(e, ERR_INVALID, "reading tags: no path");
 	} catch (const std::bad_alloc &) {
@@ -807,6 +844,16 @@ extern "C" int media_tags_read(const char *path, struct media_tags *out, struct 
 	else
 		media_tags_release(&t);
 	return ret;
+}
+
+extern "C" int media_tags_read(const char *path, struct media_tags *out, struct err *e)
+{
+	return tags_read(path, out, false, e);
+}
+
+extern "C" int media_tags_read_audio(const char *path, struct media_tags *out, struct err *e)
+{
+	return tags_read(path, out, true, e);
 }
 
 namespace {

@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" { /* base/err.h has no C++ guard of its own */
@@ -54,6 +55,18 @@ struct media_picture {
 	char mime[32];       /* "image/jpeg", "image/png" … from the bytes when recognisable,
 	                      * else as tagged; "" when unknown */
 	int type;            /* ID3v2 picture type; MP4 `covr` counts as a front cover */
+};
+
+/* What TagLib's audio properties say, for the lossy formats it reads whole-header cheaply
+ * (MP3, AAC in MP4, Vorbis, Opus): enough to catalogue a file without libavformat. Names
+ * match media_info's (libavformat's). `known` is false for every other format, and whenever
+ * TagLib reports no positive duration: then the caller must probe (media/probe.h). */
+struct media_tag_audio {
+	bool known;
+	char format[16];   /* "mp3", "mp4", "ogg" */
+	char codec[16];    /* "mp3", "aac", "vorbis", "opus" */
+	int64_t duration_ms;
+	int bitrate_kbps, sample_rate, channels;
 };
 
 struct media_tags {
@@ -86,6 +99,7 @@ struct media_tags {
 	bool has_rg_track, has_rg_album;               /* the gain was tagged (the peak may be 0) */
 	struct media_picture picture;                  /* the front cover, else the first picture */
 	char *sort_title, *sort_artist, *sort_album_artist, *sort_album;
+	struct media_tag_audio audio;                  /* media_tags_read_audio only */
 };
 
 /* Read the tags of the file at `path` into *out (which is overwritten, not released first:
@@ -101,6 +115,11 @@ struct media_tags {
  *   ERR_NOMEM      out of memory;
  *   ERR_INTERNAL   TagLib threw something unexpected (never propagated as an exception). */
 int media_tags_read(const char *path, struct media_tags *out, struct err *e);
+
+/* The same, and also read the audio properties into out->audio (see struct media_tag_audio):
+ * a little more I/O (MP3's first frame, Ogg's last page, MP4's sample table), far less than a
+ * libavformat probe. Same returns as media_tags_read. */
+int media_tags_read_audio(const char *path, struct media_tags *out, struct err *e);
 
 /* Free everything *t owns and zero it. Safe on a zeroed or already released struct. */
 void media_tags_release(struct media_tags *t);
