@@ -17,11 +17,6 @@
 #define INVALID_KEY "invalid API key"
 #define LAST_USED_GRAIN_MS 60000
 
-static void copy(char *dst, size_t cap, const char *src)
-{
-	snprintf(dst, cap, "%s", src ? src : "");
-}
-
 bool auth_apikey_looks(const char *s)
 {
 	return s && strlen(s) == AUTH_APIKEY_LEN && strncmp(s, AUTH_APIKEY_PREFIX, 3) == 0 && s[3 + ID_LEN] == '_';
@@ -62,10 +57,10 @@ int auth_apikey_create(struct auth *a, const char *user_id, const char *name, co
 		err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	copy(k.scope, sizeof(k.scope), buf_str(&b));
+	utf8_copy(k.scope, sizeof(k.scope), buf_str(&b));
 	id_new(k.id);
-	copy(k.user_id, sizeof(k.user_id), user_id);
-	copy(k.name, sizeof(k.name), name);
+	utf8_copy(k.user_id, sizeof(k.user_id), user_id);
+	utf8_copy(k.name, sizeof(k.name), name);
 	k.created_at = clock_now_ms();
 	if (RAND_bytes(raw, sizeof(raw)) != 1) {
 		err_set(e, ERR_INTERNAL, "random source failed");
@@ -139,10 +134,10 @@ int auth_apikey_list(struct auth *a, const char *user_id, struct auth_apikey **o
 		}
 		x = &items[(*n)++];
 		memset(x, 0, sizeof(*x));
-		copy(x->id, sizeof(x->id), db_col_text(s, 0));
-		copy(x->user_id, sizeof(x->user_id), db_col_text(s, 1));
-		copy(x->name, sizeof(x->name), db_col_text(s, 2));
-		copy(x->scope, sizeof(x->scope), db_col_text(s, 3));
+		utf8_copy(x->id, sizeof(x->id), db_col_text(s, 0));
+		utf8_copy(x->user_id, sizeof(x->user_id), db_col_text(s, 1));
+		utf8_copy(x->name, sizeof(x->name), db_col_text(s, 2));
+		utf8_copy(x->scope, sizeof(x->scope), db_col_text(s, 3));
 		x->created_at = db_col_int(s, 4);
 		x->last_used_at = db_col_int(s, 5);
 	}
@@ -216,7 +211,7 @@ static int verify(struct auth *a, const char *username, const char *key, const c
 		stored = db_col_blob(s, 0, &len);
 	ok = stored && len == sizeof(h) && CRYPTO_memcmp(stored, h, sizeof(h)) == 0;
 	if (ok) {
-		copy(uid, sizeof(uid), db_col_text(s, 3));
+		utf8_copy(uid, sizeof(uid), db_col_text(s, 3));
 		last = db_col_int(s, 2);
 		ok = db_col_int(s, 5) == 0 && auth_role_parse(db_col_text(s, 4), &role, NULL) == 0 &&
 		     auth_scope_parse(db_col_text(s, 1), &scopes, NULL) == 0;

@@ -1,15 +1,11 @@
 /* audit.c — reading the audit trail (see auth.h). Events are written by auth_audit() in
  * auth.c, which every part of identity calls. */
 #include "auth/internal.h"
+#include "base/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void copy(char *dst, size_t cap, const char *src)
-{
-	snprintf(dst, cap, "%s", src ? src : "");
-}
 
 int auth_audit_list(struct auth *a, const char *cursor, int limit, const char *user_id, const char *event,
 		    struct auth_audit_event **out, size_t *n, struct err *e)
@@ -40,12 +36,12 @@ int auth_audit_list(struct auth *a, const char *cursor, int limit, const char *u
 	while ((rc = db_step(s, e)) == 1 && *n < (size_t)limit) {
 		struct auth_audit_event *x = &items[(*n)++];
 
-		copy(x->id, sizeof(x->id), db_col_text(s, 0));
+		utf8_copy(x->id, sizeof(x->id), db_col_text(s, 0));
 		x->at = db_col_int(s, 1);
-		copy(x->event, sizeof(x->event), db_col_text(s, 2));
-		copy(x->user_id, sizeof(x->user_id), db_col_text(s, 3));
-		copy(x->peer, sizeof(x->peer), db_col_text(s, 4));
-		copy(x->detail, sizeof(x->detail), db_col_text(s, 5));
+		utf8_copy(x->event, sizeof(x->event), db_col_text(s, 2));
+		utf8_copy(x->user_id, sizeof(x->user_id), db_col_text(s, 3));
+		utf8_copy(x->peer, sizeof(x->peer), db_col_text(s, 4));
+		utf8_copy(x->detail, sizeof(x->detail), db_col_text(s, 5));
 	}
 	if (rc < 0)
 		goto out;

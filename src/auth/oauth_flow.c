@@ -20,11 +20,6 @@
 #define INVALID_CODE "invalid authorization code"
 #define OAUTH_CODE_KEEP_MS (24LL * 3600 * 1000)
 
-static void copy(char *dst, size_t cap, const char *src)
-{
-	snprintf(dst, cap, "%s", src ? src : "");
-}
-
 /* 256 random bits as base64url (OAUTH_SECRET_LEN characters) and their SHA-256. */
 static int new_secret(char out[OAUTH_SECRET_LEN + 1], unsigned char hash[32], struct err *e)
 {
@@ -169,13 +164,13 @@ int oauth_request_start(struct auth *a, const struct oauth_authz_params *p, cons
 
 	memset(req, 0, sizeof(*req));
 	id_new(req->id);
-	copy(req->client_id, sizeof(req->client_id), client->id);
-	copy(req->client_name, sizeof(req->client_name), client->name);
-	copy(req->redirect_uri, sizeof(req->redirect_uri), p->redirect_uri);
-	copy(req->state, sizeof(req->state), p->state);
+	utf8_copy(req->client_id, sizeof(req->client_id), client->id);
+	utf8_copy(req->client_name, sizeof(req->client_name), client->name);
+	utf8_copy(req->redirect_uri, sizeof(req->redirect_uri), p->redirect_uri);
+	utf8_copy(req->state, sizeof(req->state), p->state);
 	req->has_state = p->state != NULL;
-	copy(req->scope, sizeof(req->scope), scope);
-	copy(req->challenge, sizeof(req->challenge), p->code_challenge);
+	utf8_copy(req->scope, sizeof(req->scope), scope);
+	utf8_copy(req->challenge, sizeof(req->challenge), p->code_challenge);
 	if (new_secret(csrf, h, e) < 0 || !(c = db_acquire(a->db, e)))
 		goto out;
 	/* Requests nobody finished, and codes a day past their expiry (kept that long so that a
@@ -229,15 +224,15 @@ int oauth_request_load(struct auth *a, const char *id, const char *csrf, struct 
 		err_set(e, ERR_FORBIDDEN, "this sign-in form is not valid any more: start again from the app");
 		goto out;
 	}
-	copy(req->id, sizeof(req->id), id);
-	copy(req->client_id, sizeof(req->client_id), db_col_text(s, 1));
-	copy(req->client_name, sizeof(req->client_name), db_col_text(s, 2));
-	copy(req->redirect_uri, sizeof(req->redirect_uri), db_col_text(s, 3));
+	utf8_copy(req->id, sizeof(req->id), id);
+	utf8_copy(req->client_id, sizeof(req->client_id), db_col_text(s, 1));
+	utf8_copy(req->client_name, sizeof(req->client_name), db_col_text(s, 2));
+	utf8_copy(req->redirect_uri, sizeof(req->redirect_uri), db_col_text(s, 3));
 	req->has_state = !db_col_null(s, 4);
-	copy(req->state, sizeof(req->state), db_col_text(s, 4));
-	copy(req->scope, sizeof(req->scope), db_col_text(s, 5));
-	copy(req->challenge, sizeof(req->challenge), db_col_text(s, 6));
-	copy(req->user_id, sizeof(req->user_id), db_col_text(s, 7));
+	utf8_copy(req->state, sizeof(req->state), db_col_text(s, 4));
+	utf8_copy(req->scope, sizeof(req->scope), db_col_text(s, 5));
+	utf8_copy(req->challenge, sizeof(req->challenge), db_col_text(s, 6));
+	utf8_copy(req->user_id, sizeof(req->user_id), db_col_text(s, 7));
 	ret = 0;
 out:
 	db_finalize(s);
@@ -260,7 +255,7 @@ int oauth_request_signin(struct auth *a, struct oauth_request *req, const char *
 	s = db_prepare(c, "UPDATE oauth_requests SET user_id = $2 WHERE id = $1", e);
 	if (!s || db_bind_str(s, 1, req->id) < 0 || db_bind_str(s, 2, u.id) < 0 || db_step(s, e) < 0)
 		goto out;
-	copy(req->user_id, sizeof(req->user_id), u.id);
+	utf8_copy(req->user_id, sizeof(req->user_id), u.id);
 	auth_audit(a, "oauth_signin", u.id, peer, req->client_id);
 	ret = 0;
 out:
@@ -377,10 +372,10 @@ int oauth_grant_code(struct auth *a, const struct oauth_client *client, const ch
 		goto fail;
 	}
 	spent = !db_col_null(s, 6);
-	copy(sid, sizeof(sid), db_col_text(s, 7));
-	copy(uid, sizeof(uid), db_col_text(s, 4));
-	copy(challenge, sizeof(challenge), db_col_text(s, 2));
-	copy(out->scope, sizeof(out->scope), db_col_text(s, 3));
+	utf8_copy(sid, sizeof(sid), db_col_text(s, 7));
+	utf8_copy(uid, sizeof(uid), db_col_text(s, 4));
+	utf8_copy(challenge, sizeof(challenge), db_col_text(s, 2));
+	utf8_copy(out->scope, sizeof(out->scope), db_col_text(s, 3));
 	/* Every check reads the row before any early exit, so timing says little about which failed. */
 	ok = !spent && db_col_int(s, 5) > now && strcmp(db_col_text(s, 0) ? db_col_text(s, 0) : "", client->id) == 0 &&
 	     redirect_uri && strcmp(db_col_text(s, 1) ? db_col_text(s, 1) : "", redirect_uri) == 0;
@@ -464,7 +459,7 @@ int oauth_grant_refresh(struct auth *a, const struct oauth_client *client, const
 	}
 	/* The scope the session carries, for the answer. */
 	if (oauth_introspect(a, out->tokens.access_token, &info, NULL) == 0 && info.active)
-		copy(out->scope, sizeof(out->scope), info.scope);
+		utf8_copy(out->scope, sizeof(out->scope), info.scope);
 	*oe = OAUTH_OK;
 	return 0;
 }

@@ -8,11 +8,7 @@
 #include "auth/internal.h"
 #include "base/buf.h"
 #include "base/clock.h"
-
-static void copy(char *dst, size_t cap, const char *src)
-{
-	snprintf(dst, cap, "%s", src ? src : "");
-}
+#include "base/utf8.h"
 
 /* A refresh token is 43 base64url characters; an access token is a JWT (it has dots). */
 static bool looks_refresh(const char *t)
@@ -42,21 +38,21 @@ static int refresh_session(struct auth *a, const char *token, char sid[ID_LEN + 
 	ret = rc;
 	if (rc == 0)
 		goto out;
-	copy(sid, ID_LEN + 1, db_col_text(s, 0));
+	utf8_copy(sid, ID_LEN + 1, db_col_text(s, 0));
 	memset(info, 0, sizeof(*info));
 	info->refresh = true;
 	info->active = db_col_null(s, 1) && db_col_int(s, 2) > now && db_col_null(s, 4) && db_col_int(s, 5) > now &&
 		       db_col_int(s, 10) == 0;
-	copy(info->sub, sizeof(info->sub), db_col_text(s, 6));
-	copy(info->client_id, sizeof(info->client_id), db_col_text(s, 7));
+	utf8_copy(info->sub, sizeof(info->sub), db_col_text(s, 6));
+	utf8_copy(info->client_id, sizeof(info->client_id), db_col_text(s, 7));
 	if (!db_col_null(s, 8)) {
-		copy(info->scope, sizeof(info->scope), db_col_text(s, 8));
+		utf8_copy(info->scope, sizeof(info->scope), db_col_text(s, 8));
 	} else {
 		struct buf b = BUF_INIT;
 		enum auth_role role;
 
 		if (auth_role_parse(db_col_text(s, 9), &role, NULL) == 0 && auth_scope_format(auth_role_perms(role), &b) == 0)
-			copy(info->scope, sizeof(info->scope), buf_str(&b));
+			utf8_copy(info->scope, sizeof(info->scope), buf_str(&b));
 		buf_release(&b);
 	}
 	info->exp = db_col_int(s, 2) / 1000;
@@ -81,7 +77,7 @@ static int session_live(struct auth *a, const char *sid, char *client_id, struct
 		goto out;
 	ret = rc == 1 && db_col_null(s, 0) && db_col_int(s, 1) > clock_now_ms();
 	if (rc == 1 && client_id)
-		copy(client_id, ID_LEN + 1, db_col_text(s, 2));
+		utf8_copy(client_id, ID_LEN + 1, db_col_text(s, 2));
 out:
 	db_finalize(s);
 	db_release(c);
@@ -116,12 +112,12 @@ int oauth_introspect(struct auth *a, const char *token, struct oauth_introspecti
 		}
 	} else if (oauth_client_get(a, p.user_id, &cl, NULL) == 0) {
 		/* No session: a client credentials token, whose subject is the client. */
-		copy(out->client_id, sizeof(out->client_id), cl.id);
+		utf8_copy(out->client_id, sizeof(out->client_id), cl.id);
 	}
 	out->active = true;
-	copy(out->sub, sizeof(out->sub), p.user_id);
+	utf8_copy(out->sub, sizeof(out->sub), p.user_id);
 	if (auth_scope_format(p.scopes, &b) == 0)
-		copy(out->scope, sizeof(out->scope), buf_str(&b));
+		utf8_copy(out->scope, sizeof(out->scope), buf_str(&b));
 	buf_release(&b);
 	out->exp = p.expires_at;
 	out->iat = p.expires_at - auth_access_ttl(a);
@@ -142,14 +138,14 @@ int oauth_revoke(struct auth *a, const struct oauth_client *client, const char *
 			return -1;
 		if (rc == 0)
 			return 0;
-		copy(owner, sizeof(owner), info.client_id);
+		utf8_copy(owner, sizeof(owner), info.client_id);
 	} else {
 		/* Access tokens are not looked up per request: revoking one ends its session, so its
 		 * refreshes stop at once, introspection says inactive, and it expires within the
 		 * access token lifetime. */
 		if (auth_verify_access(a, token, strlen(token), &p, NULL) < 0 || !p.session_id[0])
 			return 0;
-		copy(sid, sizeof(sid), p.session_id);
+		utf8_copy(sid, sizeof(sid), p.session_id);
 		if (session_live(a, sid, owner, e) < 0)
 			return -1;
 	}

@@ -79,3 +79,19 @@ size_t utf8_sanitize(char *dst, size_t cap, const char *src, size_t len)
 		dst[written] = '\0';
 	return out;
 }
+
+size_t utf8_copy(char *dst, size_t cap, const char *src)
+{
+	size_t n = src ? strlen(src) : 0;
+
+	if (n >= cap) {
+		n = cap - 1;
+		/* Back up over continuation bytes so the cut falls between characters. */
+		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--;
+	}
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+	return n;
+}

@@ -19,4 +19,9 @@ bool utf8_valid(const char *s, size_t len);
  * truncated result is still valid UTF-8. */
 size_t utf8_sanitize(char *dst, size_t cap, const char *src, size_t len);
 
+/* Copy the C string `src` (NULL reads as "") into `dst` of `cap` > 0 bytes, cut to fit at a
+ * character boundary (never in the middle of a UTF-8 sequence), always NUL-terminated.
+ * Returns the length written. For fixed-size fields filled from the database or a request. */
+size_t utf8_copy(char *dst, size_t cap, const char *src);
+
 #endif

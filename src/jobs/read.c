@@ -4,28 +4,24 @@
 
 #include "db/db.h"
 #include "jobs/internal.h"
+#include "base/utf8.h"
 
 #define INFO_COLS "id, kind, subject, state, attempts, max_attempts, progress, step, error, lease_owner, " \
 		  "run_after, lease_expires, created_at, updated_at"
 
-static void copy(char *dst, size_t cap, const char *src)
-{
-	snprintf(dst, cap, "%s", src ? src : "");
-}
-
 static void read_info(struct db_stmt *s, struct jobs_info *o)
 {
 	memset(o, 0, sizeof(*o));
-	copy(o->id, sizeof(o->id), db_col_text(s, 0));
-	copy(o->kind, sizeof(o->kind), db_col_text(s, 1));
-	copy(o->subject, sizeof(o->subject), db_col_text(s, 2));
-	copy(o->state, sizeof(o->state), db_col_text(s, 3));
+	utf8_copy(o->id, sizeof(o->id), db_col_text(s, 0));
+	utf8_copy(o->kind, sizeof(o->kind), db_col_text(s, 1));
+	utf8_copy(o->subject, sizeof(o->subject), db_col_text(s, 2));
+	utf8_copy(o->state, sizeof(o->state), db_col_text(s, 3));
 	o->attempts = (int)db_col_int(s, 4);
 	o->max_attempts = (int)db_col_int(s, 5);
 	o->progress = db_col_double(s, 6);
-	copy(o->step, sizeof(o->step), db_col_text(s, 7));
-	copy(o->error, sizeof(o->error), db_col_text(s, 8));
-	copy(o->lease_owner, sizeof(o->lease_owner), db_col_text(s, 9));
+	utf8_copy(o->step, sizeof(o->step), db_col_text(s, 7));
+	utf8_copy(o->error, sizeof(o->error), db_col_text(s, 8));
+	utf8_copy(o->lease_owner, sizeof(o->lease_owner), db_col_text(s, 9));
 	o->run_after = db_col_int(s, 10);
 	o->lease_expires = db_col_int(s, 11);
 	o->created_at = db_col_int(s, 12);
