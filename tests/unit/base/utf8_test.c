@@ -114,10 +114,29 @@ static void test_sanitize_sizing(void **state)
 	assert_int_equal(more[4], '#');
 }
 
+/* utf8_copy cuts between characters, terminates always, and reads NULL as "". */
+static void test_copy(void **state)
+{
+	char out[6];
+
+	(void)state;
+	assert_int_equal(utf8_copy(out, sizeof(out), "abc"), 3);
+	assert_string_equal(out, "abc");
+	assert_int_equal(utf8_copy(out, sizeof(out), NULL), 0);
+	assert_string_equal(out, "");
+	/* "ab" + "é" (2 bytes) + "日" (3 bytes): 5 bytes fit, but the cut would split 日. */
+	assert_int_equal(utf8_copy(out, sizeof(out), "ab\xc3\xa9\xe6\x97\xa5"), 4);
+	assert_string_equal(out, "ab\xc3\xa9");
+	assert_true(utf8_valid(out, strlen(out)));
+	assert_int_equal(utf8_copy(out, 1, "xyz"), 0);
+	assert_string_equal(out, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_sanitize_sizing),
 	};
