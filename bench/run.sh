@@ -3,7 +3,7 @@
 # run, on this machine. Prints medians and ratios and how to reproduce each; docs/BENCHMARKS.md
 # records the figures. Everything binds 127.0.0.1 on free ports and is stopped on exit.
 #
-#   bench/run.sh [name …]      names: http, blocking, idle, db, analyse, import, ratelimit, auth, tls (default: all)
+#   bench/run.sh [name …]      names: http, blocking, idle, db, analyse, import, ratelimit, auth, tls, segments (default: all)
 #   ROUNDS=5 DURATION=10 bench/run.sh http
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -286,6 +286,90 @@ PY
 	echo "reproduce: bench/run.sh tls"
 }
 
+# bench_segments: HLS segments (byte ranges of one object per rendition) vs nginx serving the same
+# segment bytes as static files, and "time to first audio" on an idle server.
+bench_segments() {
+	echo "== segments: 10 KB byte ranges of random HLS segments at $CONNS connections, tonearm /hls vs nginx static files =="
+	local tp np tok track up state master media nseg
+	tp=$(free_port)
+	start_tonearm "$tp" TONEARM_ACCESS_LOG=false TONEARM_ADMIN_PASSWORD='bench admin password 1' TONEARM_WORKERS=2 \
+		TONEARM_ARGON2_MEMORY=1024 TONEARM_ARGON2_ITERATIONS=1
+	tok=$(curl -fsS -H 'content-type: application/json' -d '{"username":"admin","password":"bench admin password 1"}' \
+		"http://127.0.0.1:$tp/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+	ffmpeg -nostdin -v error -y -f lavfi -i "sine=f=440:d=240" -ac 2 -c:a flac "$work/seg-src.flac"
+	up=$(curl -fsS -H "Authorization: Bearer $tok" -H 'content-type: audio/flac' --data-binary @"$work/seg-src.flac" \
+		"http://127.0.0.1:$tp/api/v1/tracks?name=bench.flac")
+	track=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$up")
+	for _ in $(seq 1 600); do
+		state=$(curl -fsS -H "Authorization: Bearer $tok" "http://127.0.0.1:$tp/api/v1/tracks/$track/status" |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')
+		[ "$state" = ready ] || [ "$state" = failed ] && break
+		sleep 0.2
+	done
+	[ "$state" = ready ] || { echo "the ladder did not finish: $state"; return 1; }
+	master=$(curl -fsS -H "Authorization: Bearer $tok" "http://127.0.0.1:$tp/api/v1/tracks/$track/hls" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])')
+	media=$(curl -fsS "http://127.0.0.1:$tp$master" | grep '^aac_128/')
+	mkdir -p "$work/seg/hls/$track/aac_128"
+	nseg=0
+	while read -r s; do
+		curl -fsS -o "$work/seg/hls/$track/aac_128/$s" "http://127.0.0.1:$tp/hls/$track/aac_128/$s"
+		nseg=$((nseg + 1))
+	done < <(curl -fsS "http://127.0.0.1:$tp/hls/$track/$media" | grep '\.m4s$')
+	cp "$work/static/version.json" "$work/seg/version.json" 2>/dev/null || echo '{}' >"$work/seg/version.json"
+	np=$(free_port)
+	start_nginx "$np" "$work/seg"
+	cat >"$work/seg.lua" <<LUA
+request = function()
+  return wrk.format("GET", "/hls/$track/aac_128/" .. math.random(0, $nseg - 1) .. ".m4s", { ["Range"] = "bytes=0-10239" })
+end
+LUA
+	echo "$nseg segments of aac_128 (240 s); $ROUNDS rounds of ${DURATION}s, alternating"
+	: >"$work/st"; : >"$work/sn"
+	for _ in $(seq 1 "$ROUNDS"); do
+		wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s "$work/seg.lua" "http://127.0.0.1:$tp" >"$work/wt" 2>&1
+		wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s "$work/seg.lua" "http://127.0.0.1:$np" >"$work/wn" 2>&1
+		grep -q 'Non-2xx' "$work/wt" && echo "warning: tonearm answered non-2xx: $(grep Non-2xx "$work/wt")"
+		echo "$(awk '/^Requests\/sec:/ {print $2}' "$work/wt") $(p99_ms <"$work/wt")" >>"$work/st"
+		echo "$(awk '/^Requests\/sec:/ {print $2}' "$work/wn") $(p99_ms <"$work/wn")" >>"$work/sn"
+	done
+	local trps nrps tp99 np99
+	trps=$(cut -d' ' -f1 "$work/st" | median); nrps=$(cut -d' ' -f1 "$work/sn" | median)
+	tp99=$(cut -d' ' -f2 "$work/st" | median); np99=$(cut -d' ' -f2 "$work/sn" | median)
+	printf 'tonearm  %10.0f req/s  p99 %7.2f ms\n' "$trps" "$tp99"
+	printf 'nginx    %10.0f req/s  p99 %7.2f ms\n' "$nrps" "$np99"
+	printf 'ratio    %10.2fx req/s (target >= 0.9)   p99 %.2fx (target <= 1.5)\n' \
+		"$(echo "$trps / $nrps" | bc -l)" "$(echo "$tp99 / $np99" | bc -l)"
+	# Time to first audio: master playlist → media playlist → init → key → first segment's last
+	# byte, one keep-alive connection, idle server.
+	python3 - "$tp" "$tok" "$track" <<'PY'
+import http.client, sys, time, re
+port, tok, track = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+c = http.client.HTTPConnection("127.0.0.1", port)
+def get(path, headers={}):
+    c.request("GET", path, headers=headers)
+    r = c.getresponse(); b = r.read()
+    assert r.status == 200, (path, r.status, b[:200])
+    return b
+lat = []
+for i in range(300):
+    t = time.perf_counter()
+    m = get(f"/hls/{track}/master.m3u8", {"Authorization": "Bearer " + tok}).decode()
+    v = [l for l in m.splitlines() if l and not l.startswith("#")][0]
+    p = get(f"/hls/{track}/{v}").decode()
+    key = re.search(r'URI="\.\./key\?([^"]+)"', p).group(1)
+    seg = [l for l in p.splitlines() if l.endswith(".m4s")][0]
+    r = v.split("/")[0]
+    get(f"/hls/{track}/{r}/init.mp4"); get(f"/hls/{track}/key?{key}"); get(f"/hls/{track}/{r}/{seg}")
+    lat.append((time.perf_counter() - t) * 1000)
+    time.sleep(0.01)
+lat.sort()
+print("time to first audio (master -> first segment's last byte, 5 requests): median %.2f ms, p99 %.2f ms (target p99 < 20 ms)"
+      % (lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1]))
+PY
+	echo "reproduce: ROUNDS=$ROUNDS DURATION=$DURATION bench/run.sh segments"
+}
+
 bench_transcode() {
 	# The ladder vs one ffmpeg process per track + ebur128 + fpcalc (bench/transcode.sh says how).
 	"$root/bench/transcode.sh" "${TRANSCODE_FILES:-6}"
@@ -297,7 +381,7 @@ bench_import() {
 }
 
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(http blocking idle db analyse import ratelimit auth tls)
+[ ${#names[@]} -eq 0 ] && names=(http blocking idle db analyse import ratelimit auth tls segments)
 for n in "${names[@]}"; do
 	"bench_$n"
 	echo
