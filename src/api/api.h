@@ -19,6 +19,9 @@ struct metrics;
 struct http_route;
 struct ingest;
 struct uploads;
+struct stream;
+struct api_hls;
+struct mail;
 
 struct api {
 	struct db *db;
@@ -31,6 +34,11 @@ struct api {
 	struct ingest *ingest;   /* takes completed uploads into the catalogue */
 	struct uploads *uploads; /* tus upload state (ingest/upload.h); NULL: uploads answer 503 */
 	struct jobs *jobs;       /* the job queue (jobs/jobs.h): track status, admin list; NULL: 503 */
+	struct stream *stream;   /* the ladder service (stream/stream.h): keys; NULL: HLS answers 503 */
+	struct api_hls *hls;     /* HLS signer and index cache (api/hls.h); NULL: HLS answers 503 */
+	struct mail *mail;       /* the mailer port (mail/mail.h); NULL: no mail is sent, mail routes 503 */
+	int64_t verify_ttl_ms;   /* e-mail verification links live this long (0: 24 h) */
+	int64_t reset_ttl_ms;    /* password reset links live this long (0: 1 h) */
 	char issuer[256];        /* OAuth issuer / public base URL, no trailing '/' (api_oauth_set_issuer) */
 };
 

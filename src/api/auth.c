@@ -8,10 +8,12 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/mail.h"
 #include "auth/apikey.h"
 #include "auth/auth.h"
 #include "auth/jwt.h"
 #include "auth/throttle.h"
+#include "auth/verify.h"
 #include "base/clock.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -339,10 +341,17 @@ void api_auth_register(struct http_req *req, void *app)
 	}
 	if (field_bytes(req, j, "password", &in.password, &in.password_len) < 0)
 		goto out;
+	/* CR or LF in an address is an attempt to add mail headers, not a typo: 400, not 422. */
+	if (in.email && strpbrk(in.email, "\r\n")) {
+		http_res_problem(req, 400, "Bad Request", "field \"email\": line breaks are not allowed");
+		goto out;
+	}
 	if (auth_register(a->auth, &in, &u, &e) < 0) {
 		api_auth_send_err(req, &e);
 		goto out;
 	}
+	/* The address is unverified until the link mailed now comes back (api/mail.c). */
+	api_mail_welcome(a, &u, http_req_id(req));
 	http_res_header(req, "Location", http_req_printf(req, "/api/v1/me"));
 	http_res_json(req, 201, api_user_json(&u));
 out:
@@ -358,8 +367,9 @@ void api_me(struct http_req *req, void *app)
 	struct auth_user u;
 	struct err e = ERR_INIT;
 	json_t *body, *perms;
+	bool verified = false;
 
-	if (auth_user_get(a->auth, p->user_id, &u, &e) < 0) {
+	if (auth_user_get(a->auth, p->user_id, &u, &e) < 0 || auth_email_verified(a->auth, p->user_id, &verified, &e) < 0) {
 		/* The token outlived its account. */
 		if (e.code == ERR_NOT_FOUND)
 			challenge(req, "invalid_token", "the account no longer exists");
@@ -373,7 +383,8 @@ void api_me(struct http_req *req, void *app)
 		if ((p->perms & bit) && auth_perm_name(bit))
 			json_array_append_new(perms, json_string(auth_perm_name(bit)));
 	if (!body || !perms || json_object_set_new(body, "permissions", perms) < 0 ||
-	    json_object_set_new(body, "session_id", p->session_id[0] ? json_string(p->session_id) : json_null()) < 0) {
+	    json_object_set_new(body, "session_id", p->session_id[0] ? json_string(p->session_id) : json_null()) < 0 ||
+	    json_object_set_new(body, "email_verified", json_boolean(verified)) < 0) {
 		json_decref(body);
 		http_res_problem(req, 500, "Internal Server Error", "out of memory");
 		return;

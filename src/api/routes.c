@@ -6,10 +6,13 @@
 #include "api/apikeys.h"
 #include "api/art.h"
 #include "api/auth.h"
+#include "api/mail.h"
 #include "api/catalog.h"
+#include "api/hls.h"
 #include "api/ingest.h"
 #include "api/jobs.h"
 #include "api/oauth.h"
+#include "api/playback.h"
 #include "api/perm.h"
 #include "api/system.h"
 #include "api/uploads.h"
@@ -31,6 +34,11 @@ static const struct http_route routes[] = {
 	{ HTTP_POST, "/api/v1/me/password", api_me_password, HTTP_BLOCKING, PERM_ACCOUNT, "me_password" },
 	{ HTTP_GET, "/api/v1/me/sessions", api_me_sessions, HTTP_BLOCKING, PERM_ACCOUNT, "me_sessions" },
 	{ HTTP_DELETE, "/api/v1/me/sessions/{id}", api_me_session_delete, HTTP_BLOCKING, PERM_ACCOUNT, "me_session_delete" },
+	/* E-mail verification and password reset (api/mail.c): they send mail, so they block. */
+	{ HTTP_POST, "/api/v1/auth/verify-email", api_auth_verify_email, HTTP_BLOCKING, 0, "auth_verify_email" },
+	{ HTTP_POST, "/api/v1/me/email/verify", api_me_email_verify, HTTP_BLOCKING, PERM_ACCOUNT, "me_email_verify" },
+	{ HTTP_POST, "/api/v1/auth/password-reset", api_auth_password_forgot, HTTP_BLOCKING, 0, "auth_password_forgot" },
+	{ HTTP_POST, "/api/v1/auth/password-reset/confirm", api_auth_password_reset, HTTP_BLOCKING, 0, "auth_password_reset" },
 	{ HTTP_GET, "/api/v1/admin/users", api_admin_users_list, HTTP_BLOCKING, PERM_ADMIN, "admin_users" },
 	{ HTTP_POST, "/api/v1/admin/users", api_admin_users_create, HTTP_BLOCKING, PERM_ADMIN, "admin_user_create" },
 	{ HTTP_PATCH, "/api/v1/admin/users/{id}", api_admin_user_patch, HTTP_BLOCKING, PERM_ADMIN, "admin_user_patch" },
@@ -72,6 +80,18 @@ static const struct http_route routes[] = {
 	{ HTTP_GET, "/api/v1/admin/jobs", api_admin_jobs, HTTP_BLOCKING, PERM_ADMIN, "admin_jobs" },
 	{ HTTP_GET, "/api/v1/genres", api_genres_list, HTTP_BLOCKING, PERM_LIBRARY_READ, "genres" },
 	{ HTTP_GET, "/api/v1/genres/{id}", api_genre_get, HTTP_BLOCKING, PERM_LIBRARY_READ, "genre" },
+
+	/* HLS (api/hls.c, api/hls_segment.c): playlists and the key take a Bearer token or a signed
+	 * query (checked by the handler, hence perm 0); segments are public ciphertext. */
+	{ HTTP_GET, "/api/v1/tracks/{id}/hls", api_hls_url, HTTP_QUICK, PERM_STREAM, "track_hls" },
+	/* Progressive stream and download (api/playback.c). */
+	{ HTTP_GET, "/api/v1/tracks/{id}/stream", api_track_stream, HTTP_BLOCKING, PERM_STREAM, "track_stream" },
+	{ HTTP_GET, "/api/v1/tracks/{id}/download", api_track_download, HTTP_BLOCKING, PERM_DOWNLOAD, "track_download" },
+	{ HTTP_GET, "/hls/{track}/master.m3u8", api_hls_master, HTTP_BLOCKING, 0, "hls_master" },
+	{ HTTP_GET, "/hls/{track}/key", api_hls_key, HTTP_BLOCKING, 0, "hls_key" },
+	{ HTTP_GET, "/hls/{track}/{rendition}/index.m3u8", api_hls_media, HTTP_BLOCKING, 0, "hls_media" },
+	{ HTTP_GET, "/hls/{track}/{rendition}/{file}", api_hls_segment, HTTP_QUICK, 0, "hls_segment" },
+	{ HTTP_GET, "/hls/{track}/{rendition}/r/{file}", api_hls_segment_read, HTTP_BLOCKING, 0, "hls_segment_read" },
 
 	/* Cover art by content hash, resized on demand and kept (api/art.c). */
 	{ HTTP_GET, "/api/v1/art/{hash}", api_art_get, HTTP_BLOCKING, PERM_LIBRARY_READ, "art" },

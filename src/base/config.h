@@ -94,6 +94,10 @@
 	X(registration,     ENUM,     "open",           0, 0,              "open|invite|closed",    "who may create an account: anyone, holders of an invitation, or nobody")        \
 	X(issuer,           STRING,   "tonearm",        0, 0,              NULL,                    "iss claim of the access tokens this server signs and accepts")                  \
 	X(public_url,       STRING,   "",               0, 0,              NULL,                    "base URL clients reach this server at (OAuth issuer); \"\" = http://<listen>") \
+	X(mail,             URL,      "",               0, 0,              NULL,                    "mailer: outbox:///folder, smtp://user:pass@host:port or smtps://… (default outbox://<data>/outbox)") \
+	X(mail_from,        STRING,   "tonearm@localhost", 0, 0,           NULL,                    "From: address of the mail this server sends")                                  \
+	X(verify_token_ttl, DURATION, "24h",            1000, 720 * CONFIG_HOUR_MS, NULL,           "how long an e-mail verification link stays valid")                              \
+	X(reset_token_ttl,  DURATION, "1h",             1000, 24 * CONFIG_HOUR_MS, NULL,            "how long a password reset link stays valid")                                    \
 	X(access_token_ttl, DURATION, "15m",            60000, 24 * CONFIG_HOUR_MS, NULL,           "lifetime of an access token (JWT)")                                             \
 	X(refresh_token_ttl, DURATION, "720h",          60000, 8760 * CONFIG_HOUR_MS, NULL,         "lifetime of a refresh token; each use renews it")                               \
 	X(argon2_memory,    INT,      "19456",          1024, 4194304,     NULL,                    "Argon2id memory per password hash, KiB (19456 = OWASP's minimum)")              \

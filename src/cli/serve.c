@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "api/auth.h"
+#include "api/hls.h"
 #include "api/oauth.h"
 #include "api/uploads.h"
 #include "auth/auth.h"
@@ -18,6 +19,7 @@
 #include "cli/commands.h"
 #include "cli/jobs.h"
 #include "cli/limits.h"
+#include "cli/mail.h"
 #include "cli/setup.h"
 #include "cli/user.h"
 #include "db/db.h"
@@ -26,6 +28,7 @@
 #include "ingest/ingest.h"
 #include "ingest/upload.h"
 #include "jobs/jobs.h"
+#include "mail/mail.h"
 #include "store/store.h"
 
 static struct http_server *volatile running_server;
@@ -81,6 +84,10 @@ int cmd_serve(const struct config *conf, int argc, char **argv)
 		goto out;
 	if (cli_open_store(conf, &app.store, &e) < 0)
 		goto out;
+	if (cli_open_mail(conf, &app.mail, &e) < 0)
+		goto out;
+	app.verify_ttl_ms = conf->verify_token_ttl;
+	app.reset_ttl_ms = conf->reset_token_ttl;
 	app.ingest = ingest_new(app.db, app.store, app.catalog, &e);
 	if (!app.ingest)
 		goto out;
@@ -92,6 +99,10 @@ int cmd_serve(const struct config *conf, int argc, char **argv)
 	if (!stream)
 		goto out;
 	jobs_deps.stream = stream;
+	app.stream = stream;
+	app.hls = api_hls_new(stream, app.store, &e);
+	if (!app.hls)
+		goto out;
 	jobs_deps.db = app.db;
 	jobs_deps.store = app.store;
 	if (cli_jobs_register_all(app.jobs, conf, &jobs_deps, &e) < 0)
@@ -155,10 +166,12 @@ out:
 	cli_limits_release(&opt, &app);
 	upload_free(app.uploads);
 	jobs_free(app.jobs); /* stops workers still running on an error path */
+	api_hls_free(app.hls);
 	stream_free(stream);
 	ingest_free(app.ingest);
 	catalog_free(app.catalog);
 	auth_free(app.auth);
+	mail_close(app.mail);
 	if (app.store)
 		store_close(app.store);
 	if (app.db)
