@@ -1,5 +1,6 @@
 /* auth.c (api) — the authentication hook and the sign-in, token and own-account routes
  * (see api/auth.h). No SQL and no crypto here: auth/ owns both. */
+#include "api/body.h"
 #include "api/auth.h"
 
 #include <stdio.h>
@@ -181,24 +182,6 @@ json_t *api_user_json(const struct auth_user *u)
 			 time_json(u->updated_at));
 }
 
-/* The body as a JSON object; answers 400 itself and returns NULL when it is not one. */
-static json_t *body_object(struct http_req *req)
-{
-	struct err e = ERR_INIT;
-	json_t *j = http_req_json(req, &e);
-
-	if (!j) {
-		http_res_err(req, &e);
-		return NULL;
-	}
-	if (!json_is_object(j)) {
-		json_decref(j);
-		http_res_problem(req, 400, "Bad Request", "the body must be a JSON object");
-		return NULL;
-	}
-	return j;
-}
-
 /* A required string field as bytes (passwords may hold any character but NUL, which the
  * strict JSON parser already refused). 0, or -1 after answering 400. */
 static int field_bytes(struct http_req *req, json_t *obj, const char *key, const char **s, size_t *len)
@@ -253,7 +236,7 @@ void api_jwks(struct http_req *req, void *app)
 void api_auth_login(struct http_req *req, void *app)
 {
 	struct api *a = app;
-	json_t *j = body_object(req);
+	json_t *j = api_body_object(req);
 	const char *user, *pw;
 	size_t ulen, pwlen;
 	struct auth_tokens t;
@@ -283,7 +266,7 @@ out:
 void api_auth_refresh(struct http_req *req, void *app)
 {
 	struct api *a = app;
-	json_t *j = body_object(req);
+	json_t *j = api_body_object(req);
 	const char *rt;
 	size_t len;
 	struct auth_tokens t;
@@ -306,7 +289,7 @@ out:
 void api_auth_logout(struct http_req *req, void *app)
 {
 	struct api *a = app;
-	json_t *j = body_object(req);
+	json_t *j = api_body_object(req);
 	const char *rt;
 	size_t len;
 	struct err e = ERR_INIT;
@@ -326,7 +309,7 @@ out:
 void api_auth_register(struct http_req *req, void *app)
 {
 	struct api *a = app;
-	json_t *j = body_object(req);
+	json_t *j = api_body_object(req);
 	struct auth_user_input in = { 0 };
 	struct auth_user u;
 	struct err e = ERR_INIT;
@@ -397,7 +380,7 @@ void api_me_password(struct http_req *req, void *app)
 {
 	struct api *a = app;
 	const struct auth_principal *p = api_principal(req);
-	json_t *j = body_object(req);
+	json_t *j = api_body_object(req);
 	const char *old, *pw;
 	size_t olen, len;
 	struct err e = ERR_INIT;

@@ -3,29 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/body.h"
 #include "api/api.h"
 #include "api/auth.h"
 #include "auth/auth.h"
 #include "base/clock.h"
 #include "base/json.h"
 #include "http/http.h"
-
-static json_t *body_object(struct http_req *req)
-{
-	struct err e = ERR_INIT;
-	json_t *j = http_req_json(req, &e);
-
-	if (!j) {
-		http_res_err(req, &e);
-		return NULL;
-	}
-	if (!json_is_object(j)) {
-		json_decref(j);
-		http_res_problem(req, 400, "Bad Request", "the body must be a JSON object");
-		return NULL;
-	}
-	return j;
-}
 
 /* An optional "role" field: 1 (set), 0 (absent), -1 (answered 400/422). */
 static int role_field(struct http_req *req, json_t *j, enum auth_role *role)
@@ -74,7 +58,7 @@ void api_admin_users_list(struct http_req *req, void *app)
 void api_admin_users_create(struct http_req *req, void *app)
 {
 	struct api *a = app;
-	json_t *j = body_object(req), *body;
+	json_t *j = api_body_object(req), *body;
 	struct auth_user_input in = { .role = AUTH_ROLE_FREE };
 	struct auth_user u;
 	struct err e = ERR_INIT;
@@ -118,7 +102,7 @@ void api_admin_user_patch(struct http_req *req, void *app)
 	struct api *a = app;
 	const struct auth_principal *p = api_principal(req);
 	const char *id = http_req_param(req, "id");
-	json_t *j = body_object(req);
+	json_t *j = api_body_object(req);
 	enum auth_role role;
 	bool disabled;
 	int has_role, has_disabled;
@@ -168,7 +152,7 @@ void api_admin_invitations_create(struct http_req *req, void *app)
 {
 	struct api *a = app;
 	const struct auth_principal *p = api_principal(req);
-	json_t *j = body_object(req);
+	json_t *j = api_body_object(req);
 	enum auth_role role = AUTH_ROLE_FREE;
 	long long hours = 168;
 	struct auth_invitation inv;

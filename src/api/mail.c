@@ -1,4 +1,5 @@
 /* mail.c (api) — the e-mail verification and password reset routes (see api/mail.h). */
+#include "api/body.h"
 #include "api/mail.h"
 
 #include <stdio.h>
@@ -84,24 +85,6 @@ void api_mail_welcome(struct api *a, const struct auth_user *u, const char *requ
 	OPENSSL_cleanse(t.token, sizeof(t.token));
 }
 
-/* The body as a JSON object; answers 400 itself and returns NULL when it is not one. */
-static json_t *body_object(struct http_req *req)
-{
-	struct err e = ERR_INIT;
-	json_t *j = http_req_json(req, &e);
-
-	if (!j) {
-		http_res_err(req, &e);
-		return NULL;
-	}
-	if (!json_is_object(j)) {
-		json_decref(j);
-		http_res_problem(req, 400, "Bad Request", "the body must be a JSON object");
-		return NULL;
-	}
-	return j;
-}
-
 static bool mail_ready(struct http_req *req, struct api *a)
 {
 	if (a->auth && a->mail)
@@ -113,7 +96,7 @@ static bool mail_ready(struct http_req *req, struct api *a)
 void api_auth_verify_email(struct http_req *req, void *app)
 {
 	struct api *a = app;
-	json_t *j = body_object(req), *body;
+	json_t *j = api_body_object(req), *body;
 	const char *token = NULL;
 	struct auth_user u;
 	struct err e = ERR_INIT;
@@ -170,7 +153,7 @@ void api_auth_password_forgot(struct http_req *req, void *app)
 	int64_t ttl = a->reset_ttl_ms > 0 ? a->reset_ttl_ms : AUTH_RESET_TTL_DEFAULT_MS;
 	bool found = false;
 
-	if (!mail_ready(req, a) || !(j = body_object(req)))
+	if (!mail_ready(req, a) || !(j = api_body_object(req)))
 		return;
 	u = json_object_get(j, "username");
 	m = json_object_get(j, "email");
@@ -201,7 +184,7 @@ out:
 void api_auth_password_reset(struct http_req *req, void *app)
 {
 	struct api *a = app;
-	json_t *j = body_object(req), *pw;
+	json_t *j = api_body_object(req), *pw;
 	const char *token = NULL;
 	struct err e = ERR_INIT;
 
