@@ -8,53 +8,17 @@
 #include "auth/auth.h"
 #include "auth/oauth.h"
 #include "base/log.h"
-#include "contract/db_fixture.c"
+#include "contract/auth_fixture.c"
 
 static void (*const unused_fixture_helpers[])(void) = {
 	(void (*)(void))fx_table_exists, (void (*)(void))fx_migrate, (void (*)(void))fx_now_ms, (void (*)(void))fx_int,
 };
 
-static const struct auth_options opts = { .argon2 = { 1024, 1, 1 } };
-static struct auth *A;
-static struct fx *F;
 
 #define REDIRECT "https://app.example/cb"
 #define VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 #define CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
-static int group_setup(void **state, int (*setup)(void **))
-{
-	struct err e = ERR_INIT;
-
-	if (setup(state) < 0)
-		return -1;
-	F = *state;
-	if (db_migrate(F->db, &e) < 0) {
-		fprintf(stderr, "migrate: %s\n", e.msg);
-		return -1;
-	}
-	A = auth_new(F->db, &opts, &e);
-	if (!A)
-		fprintf(stderr, "auth_new: %s\n", e.msg);
-	return A ? 0 : -1;
-}
-
-static int setup_sqlite(void **state)
-{
-	return group_setup(state, fx_setup_sqlite);
-}
-
-static int setup_pg(void **state)
-{
-	return group_setup(state, fx_setup_pg);
-}
-
-static int teardown(void **state)
-{
-	auth_free(A);
-	A = NULL;
-	return fx_teardown(state);
-}
 
 static int wipe(void **state)
 {

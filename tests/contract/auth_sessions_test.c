@@ -9,50 +9,13 @@
 #include "auth/auth.h"
 #include "auth/jwt.h"
 #include "base/log.h"
-#include "contract/db_fixture.c"
+#include "contract/auth_fixture.c"
 
 static void (*const unused_fixture_helpers[])(void) = {
 	(void (*)(void))fx_table_exists, (void (*)(void))fx_migrate, (void (*)(void))fx_now_ms,
 };
 
-/* Cheap Argon2id: the tests are about the flows, not the cost. */
-static const struct auth_options opts = { .argon2 = { 1024, 1, 1 } };
-static struct auth *A;
-static struct fx *F;
 
-static int group_setup(void **state, int (*setup)(void **))
-{
-	struct err e = ERR_INIT;
-
-	if (setup(state) < 0)
-		return -1;
-	F = *state;
-	if (db_migrate(F->db, &e) < 0) {
-		fprintf(stderr, "migrate: %s\n", e.msg);
-		return -1;
-	}
-	A = auth_new(F->db, &opts, &e);
-	if (!A)
-		fprintf(stderr, "auth_new: %s\n", e.msg);
-	return A ? 0 : -1;
-}
-
-static int setup_sqlite(void **state)
-{
-	return group_setup(state, fx_setup_sqlite);
-}
-
-static int setup_pg(void **state)
-{
-	return group_setup(state, fx_setup_pg);
-}
-
-static int teardown(void **state)
-{
-	auth_free(A);
-	A = NULL;
-	return fx_teardown(state);
-}
 
 static int wipe(void **state)
 {
