@@ -16,7 +16,7 @@ run_pkgs="build-essential cmake ninja-build pkg-config git
   libchromaprint-dev libebur128-dev libutf8proc-dev libargon2-dev"
 test_pkgs="libcmocka-dev clang libclang-rt-14-dev curl openssl nodejs npm ffmpeg chromium python3-mutagen
   postgresql swift-proxy swift-object swift-container swift-account memcached prometheus"
-bench_pkgs="wrk nginx mpd mpc minidlna libchromaprint-tools testssl.sh"
+bench_pkgs="bc time wrk nginx mpd mpc minidlna libchromaprint-tools testssl.sh"
 fuzz_pkgs="clang libclang-rt-14-dev"
 
 case "$profile" in
