@@ -29,7 +29,7 @@ struct shard {
 	pthread_mutex_t lock;
 	struct entry *ents;
 	uint32_t *heads;
-	uint32_t cap, hmask, used, free_head;
+	uint32_t cap, hmask, used; /* ents[0, used) have been handed out */
 	uint32_t newest, oldest;
 };
 
@@ -109,16 +109,15 @@ static void chain_remove(struct shard *s, uint32_t i)
 	*p = s->ents[i].chain;
 }
 
-/* A free entry: from the free list, else the least recently used one. */
+/* A free entry: the next never-used one, else the least recently used one. Entries are handed
+ * out in order rather than threaded on a free list at start, so the table's pages become
+ * resident only as addresses arrive (the whole table is ≈ 9 MiB for 65,536 keys). */
 static uint32_t entry_get(struct shard *s)
 {
-	uint32_t i = s->free_head;
+	uint32_t i;
 
-	if (i != NIL) {
-		s->free_head = s->ents[i].chain;
-		s->used++;
-		return i;
-	}
+	if (s->used < s->cap)
+		return s->used++;
 	i = s->oldest;
 	lru_unlink(s, i);
 	chain_remove(s, i);
@@ -206,9 +205,6 @@ struct ratelimit *ratelimit_memory_new(size_t max_keys, struct err *e)
 			return NULL;
 		}
 		memset(s->heads, 0xff, hcap * sizeof(*s->heads));
-		for (uint32_t i = 0; i < per; i++)
-			s->ents[i].chain = i + 1 < per ? i + 1 : NIL;
-		s->free_head = 0;
 	}
 	return &m->base;
 }
