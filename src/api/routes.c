@@ -1,19 +1,20 @@
 /* routes.c — the one route table. Read it top to bottom to see the whole API; every row says
  * where its handler runs (QUICK on the event loop, BLOCKING on the handler pool) and the
- * permission it needs (0: open). docs/api/openapi.yaml describes the same routes. */
+ * permission it needs (0: open; api/perm.h, enforced by the hook in api/auth.c).
+ * docs/api/openapi.yaml describes the same routes (tests/e2e/docs.test.mjs checks it). */
 #include "api/api.h"
 
 #include "api/apikeys.h"
 #include "api/art.h"
 #include "api/auth.h"
-#include "api/mail.h"
 #include "api/catalog.h"
 #include "api/hls.h"
 #include "api/ingest.h"
 #include "api/jobs.h"
+#include "api/mail.h"
 #include "api/oauth.h"
-#include "api/playback.h"
 #include "api/perm.h"
+#include "api/playback.h"
 #include "api/system.h"
 #include "api/uploads.h"
 #include "http/http.h"
@@ -63,7 +64,7 @@ static const struct http_route routes[] = {
 	{ HTTP_DELETE, "/api/v1/me/api-keys/{id}", api_me_apikey_delete, HTTP_BLOCKING, PERM_ACCOUNT, "me_api_key_delete" },
 	{ HTTP_GET, "/api/v1/admin/audit", api_admin_audit, HTTP_BLOCKING, PERM_ADMIN, "admin_audit" },
 
-	/* The catalogue (api/catalog.c). Permissions are named but not enforced yet (api/perm.h). */
+	/* The catalogue (api/catalog.c): reading needs a signed-in user, correcting an admin. */
 	{ HTTP_GET, "/api/v1/artists", api_artists_list, HTTP_BLOCKING, PERM_LIBRARY_READ, "artists" },
 	{ HTTP_GET, "/api/v1/artists/{id}", api_artist_get, HTTP_BLOCKING, PERM_LIBRARY_READ, "artist" },
 	{ HTTP_GET, "/api/v1/albums", api_albums_list, HTTP_BLOCKING, PERM_LIBRARY_READ, "albums" },
