@@ -69,15 +69,18 @@ test('a flood from one address gets 429 with Retry-After and RateLimit headers; 
   assert.equal(body.title, 'Too Many Requests');
   assert.equal(first.headers.get('retry-after'), '1');
   assert.equal(first.headers.get('ratelimit-remaining'), '0');
+  // X-Forwarded-For from a client that is not a trusted proxy would be ignored; the right-most
+  // untrusted entry is the client: a forged left part does not buy a fresh bucket. (Asked right
+  // after the flood, and judged by the bucket it drew from, not by 429 alone: on a loaded
+  // machine the flooded bucket may have refilled a token meanwhile; a fresh one would say 9.)
+  const forged = await get('/api/v1/version', from('198.18.0.1, 192.0.2.10'));
+  assert.ok(forged.status === 429 || Number(forged.headers.get('ratelimit-remaining')) === 0,
+    `forged X-Forwarded-For got status ${forged.status}, remaining ${forged.headers.get('ratelimit-remaining')}`);
   // Another client is not affected, and neither are the health checks of the flooded one.
   const other = await get('/api/v1/version', from('192.0.2.11'));
   assert.equal(other.status, 200);
   assert.equal(other.headers.get('ratelimit-remaining'), '9');
   for (let i = 0; i < 20; i++) assert.equal((await get('/healthz', flood)).status, 200);
-  // X-Forwarded-For from a client that is not a trusted proxy would be ignored; the right-most
-  // untrusted entry is the client: a forged left part does not buy a fresh bucket.
-  const forged = await get('/api/v1/version', from('198.18.0.1, 192.0.2.10'));
-  assert.equal(forged.status, 429);
   // After the refill the flooder is served again.
   await sleep(1100);
   assert.equal((await get('/api/v1/version', flood)).status, 200);
