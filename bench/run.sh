@@ -3,7 +3,7 @@
 # run, on this machine. Prints medians and ratios and how to reproduce each; docs/BENCHMARKS.md
 # records the figures. Everything binds 127.0.0.1 on free ports and is stopped on exit.
 #
-#   bench/run.sh [name …]      names: http, blocking, idle, db, analyse, import, ratelimit, auth, tls, segments (default: all)
+#   bench/run.sh [name …]      names: http, blocking, idle, db, analyse, import, ratelimit, auth, tls, segments, live (default: all)
 #   ROUNDS=5 DURATION=10 bench/run.sh http
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -370,6 +370,62 @@ PY
 	echo "reproduce: ROUNDS=$ROUNDS DURATION=$DURATION bench/run.sh segments"
 }
 
+bench_live() {
+	echo "== live: on-the-fly transcode of a 4-minute FLAC, first byte and whole, tonearm vs the ffmpeg CLI =="
+	local tp tok up track
+	tp=$(free_port)
+	# No workers: the ladder is never made, so /stream?format= is the only way to play it.
+	start_tonearm "$tp" TONEARM_ACCESS_LOG=false TONEARM_ADMIN_PASSWORD='bench admin password 1' TONEARM_WORKERS=0 \
+		TONEARM_ARGON2_MEMORY=1024 TONEARM_ARGON2_ITERATIONS=1
+	tok=$(curl -fsS -H 'content-type: application/json' -d '{"username":"admin","password":"bench admin password 1"}' \
+		"http://127.0.0.1:$tp/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+	ffmpeg -nostdin -v error -y -f lavfi -i "sine=f=440:d=240" -ac 2 -c:a flac "$work/live-src.flac"
+	up=$(curl -fsS -H "Authorization: Bearer $tok" -H 'content-type: audio/flac' --data-binary @"$work/live-src.flac" \
+		"http://127.0.0.1:$tp/api/v1/tracks?name=bench.flac")
+	track=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$up")
+	# Each live run starts from an empty cache (the cached copies are deleted from the store's
+	# folder between runs); "cached" runs read the copy the previous live run left.
+	python3 - "$tp" "$tok" "$track" "$work/data-$tp/objects/live/$track" "$work/live-src.flac" <<'PY'
+import http.client, os, shutil, subprocess, sys, time
+port, tok, track, cache, src = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+def med(v): v = sorted(v); return v[len(v) // 2]
+def p99(v): v = sorted(v); return v[max(0, int(len(v) * 0.99) - 1)]
+def tonearm(fmt):
+    c = http.client.HTTPConnection("127.0.0.1", port)
+    t = time.perf_counter()
+    c.request("GET", f"/api/v1/tracks/{track}/stream?format={fmt}&maxBitRate=192", headers={"Authorization": "Bearer " + tok})
+    r = c.getresponse()
+    assert r.status == 200, (r.status, r.read()[:300])
+    r.read(1); first = time.perf_counter() - t
+    n = 1 + len(r.read()); whole = time.perf_counter() - t
+    c.close()
+    return first * 1000, whole, n, r.getheader("x-transcode")
+def ffmpeg(fmt):
+    codec = {"mp3": ["-c:a", "libmp3lame", "-f", "mp3", "-write_xing", "0", "-id3v2_version", "0"],
+             "opus": ["-c:a", "libopus", "-vbr", "constrained", "-f", "ogg"], "aac": ["-c:a", "aac", "-f", "adts"]}[fmt]
+    t = time.perf_counter()
+    p = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", "-i", src, "-ac", "2", "-b:a", "192k", *codec, "pipe:1"],
+                         stdout=subprocess.PIPE)
+    p.stdout.read(1); first = time.perf_counter() - t
+    n = 1 + len(p.stdout.read()); p.wait(); whole = time.perf_counter() - t
+    return first * 1000, whole, n
+RUNS = int(os.environ.get("LIVE_RUNS", "7"))
+for fmt in ("mp3", "opus", "aac"):
+    live, cached, ff = [], [], []
+    for i in range(RUNS):
+        shutil.rmtree(cache, ignore_errors=True)
+        live.append(tonearm(fmt)); cached.append(tonearm(fmt)); ff.append(ffmpeg(fmt))
+        assert live[-1][3] == "live" and cached[-1][3] == "cached", (live[-1][3], cached[-1][3])
+    lf, lw = med([x[0] for x in live]), med([x[1] for x in live])
+    ff_f, ff_w = med([x[0] for x in ff]), med([x[1] for x in ff])
+    print(f"{fmt:5s} first byte: tonearm live median {lf:6.1f} ms (p99 {p99([x[0] for x in live]):6.1f}; target < 300), "
+          f"cached {med([x[0] for x in cached]):5.1f} ms; ffmpeg CLI {ff_f:6.1f} ms; ratio {lf / ff_f:.2f}x")
+    print(f"{fmt:5s} whole 240 s: tonearm {lw:5.2f} s ({240 / lw:4.0f}x real time), ffmpeg CLI {ff_w:5.2f} s "
+          f"({240 / ff_w:4.0f}x); ratio {ff_w / lw:.2f}x the speed; {live[-1][2] / 1024:.0f} KiB vs {ff[-1][2] / 1024:.0f} KiB")
+PY
+	echo "reproduce: LIVE_RUNS=7 bench/run.sh live"
+}
+
 bench_transcode() {
 	# The ladder vs one ffmpeg process per track + ebur128 + fpcalc (bench/transcode.sh says how).
 	"$root/bench/transcode.sh" "${TRANSCODE_FILES:-6}"
@@ -381,7 +437,7 @@ bench_import() {
 }
 
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(http blocking idle db analyse import ratelimit auth tls segments)
+[ ${#names[@]} -eq 0 ] && names=(http blocking idle db analyse import ratelimit auth tls segments live)
 for n in "${names[@]}"; do
 	"bench_$n"
 	echo

@@ -21,6 +21,7 @@
 #include "catalog/catalog.h"
 #include "http/http.h"
 #include "store/store.h"
+#include "stream/live.h"
 
 /* ---- reading an object: its fd on a local store, ranged reads otherwise ---- */
 
@@ -197,18 +198,143 @@ static bool lossless(const struct stream_rendition *r)
 	return strcmp(r->codec, "fLaC") == 0;
 }
 
+/* ---- on-the-fly transcodes (stream/live.h) ---- */
+
+struct dl {
+	struct object obj;
+};
+
+static ssize_t dl_pread(void *ud, void *buf, size_t len, uint64_t off)
+{
+	return object_pread(&((struct dl *)ud)->obj, buf, len, off);
+}
+
+static void dl_close(void *ud)
+{
+	struct dl *d = ud;
+
+	if (d->obj.fd >= 0)
+		close(d->obj.fd);
+	free(d);
+}
+
+static ssize_t live_read(void *ud, char *buf, size_t cap)
+{
+	struct err e = ERR_INIT;
+
+	return stream_live_read(ud, buf, cap, &e);
+}
+
+static void live_close(void *ud)
+{
+	stream_live_free(ud);
+}
+
+/* The largest bit rate step of `f`, at most max_kbps (0: the format's default), that the
+ * account may have; 0 when it may have none. */
+static int live_kbps_for(const struct auth_principal *pr, enum stream_live_format f, int max_kbps)
+{
+	int k = stream_live_kbps(f, max_kbps, 0);
+
+	while (!auth_may_have_rendition(pr, k, false)) {
+		if (k <= stream_live_kbps_min(f))
+			return 0;
+		k = stream_live_kbps(f, k - 1, 0);
+	}
+	return k;
+}
+
+/* Answer with the track transcoded to `f`: from the cached object when an earlier request
+ * made it (Range, ETag and conditionals then work), else made while it is sent. */
+static void live_serve(struct http_req *req, struct api *a, const char *id, enum stream_live_format f, int max_kbps)
+{
+	int kbps = live_kbps_for(api_principal(req), f, max_kbps);
+	char key[STORE_KEY_MAX + 1];
+	struct stream_live *l = NULL;
+	struct store_stat st;
+	struct http_entity ent;
+	struct err e = ERR_INIT;
+	struct dl *d;
+
+	if (!kbps) {
+		http_res_problem(req, 403, "Forbidden", "your account may not have this bit rate");
+		return;
+	}
+	if (stream_live_key(id, f, kbps, key, sizeof(key), &e) < 0) {
+		http_res_problem(req, 404, "Not Found", "no such track");
+		return;
+	}
+	if (!(d = calloc(1, sizeof(*d)))) {
+		http_res_problem(req, 500, "Internal Server Error", "out of memory");
+		return;
+	}
+	d->obj.fd = -1;
+	if (object_open(&d->obj, a->store, key, &st, &e) == 0) {
+		memset(&ent, 0, sizeof(ent));
+		ent.size = st.size;
+		ent.etag = st.etag[0] == '"' && strlen(st.etag) > 2 ? http_req_strdup(req, st.etag) : NULL;
+		ent.mtime = st.mtime;
+		ent.content_type = stream_live_content_type(f);
+		ent.cache_control = "private, max-age=86400";
+		ent.fd = d->obj.fd;
+		ent.pread = d->obj.fd >= 0 ? NULL : dl_pread;
+		ent.close = d->obj.fd >= 0 ? NULL : dl_close;
+		ent.ud = d->obj.fd >= 0 ? NULL : d;
+		if (d->obj.fd >= 0)
+			free(d);
+		http_res_header(req, "X-Transcode", "cached");
+		http_res_entity(req, &ent);
+		return;
+	}
+	dl_close(d);
+	if (e.code != ERR_NOT_FOUND) {
+		http_res_err(req, &e);
+		return;
+	}
+	e = (struct err)ERR_INIT;
+	if (stream_live_open(a->stream, id, f, kbps, &l, &e) < 0) {
+		http_res_err(req, &e);
+		return;
+	}
+	/* No length and no Range until the transcode is cached: the next request has both. */
+	http_res_header(req, "Accept-Ranges", "none");
+	http_res_header(req, "Cache-Control", "private, no-store");
+	http_res_header(req, "X-Transcode", "live");
+	http_res_stream(req, 200, stream_live_content_type(f), -1,
+			&(struct http_stream){ .read = live_read, .close = live_close, .ud = l });
+}
+
 void api_track_stream(struct http_req *req, void *app)
 {
 	struct api *a = app;
 	const char *id = http_req_param(req, "id"), *want = http_req_query(req, "rendition");
 	const struct auth_principal *pr = api_principal(req);
+	const char *format = http_req_query(req, "format");
 	struct prog *p = NULL;
 	struct store_stat st;
 	struct http_entity ent;
 	struct err e = ERR_INIT;
+	enum stream_live_format lf;
+	long long max_kbps;
 
 	if (!a->hls || !a->stream) {
 		http_res_problem(req, 503, "Service Unavailable", "streaming is not configured on this server");
+		return;
+	}
+	if (http_req_query_int(req, "maxBitRate", 0, 0, 100000, &max_kbps, &e) < 0) {
+		http_res_err(req, &e);
+		return;
+	}
+	if (format && *format) {
+		if (want) {
+			http_res_problem(req, 400, "Bad Request", "give either rendition or format, not both");
+			return;
+		}
+		if (stream_live_format_parse(format, &lf, &e) < 0) {
+			http_res_err(req, &e);
+			return;
+		}
+		live_serve(req, a, id, lf, (int)max_kbps);
 		return;
 	}
 	if (!(p = calloc(1, sizeof(*p)))) {
@@ -221,8 +347,16 @@ void api_track_stream(struct http_req *req, void *app)
 	if (!(p->l = api_hls_get(a->hls, id, API_HLS_FRESH_MS, &e))) {
 		struct catalog_page *page = NULL;
 
-		if (e.code == ERR_NOT_FOUND && catalog_get(a->catalog, CATALOG_TRACKS, id, &page, &e) == 0) {
+		if (e.code == ERR_NOT_FOUND && !want && catalog_get(a->catalog, CATALOG_TRACKS, id, &page, &e) == 0 &&
+		    page->ntracks == 1) {
+			/* The ladder is not ready yet: the track plays at once, transcoded on the fly. */
 			catalog_page_free(page);
+			prog_close(p);
+			live_serve(req, a, id, STREAM_LIVE_AAC, (int)max_kbps);
+			return;
+		}
+		catalog_page_free(page);
+		if (e.code == ERR_NOT_FOUND && want) {
 			http_res_problem(req, 409, "Conflict",
 					 http_req_printf(req, "still processing: see /api/v1/tracks/%s/status", id));
 		} else {
@@ -234,13 +368,21 @@ void api_track_stream(struct http_req *req, void *app)
 		const struct stream_rendition *r = &p->l->items[i];
 		bool ok = auth_may_have_rendition(pr, lossless(r) ? 0 : (r->bitrate + 500) / 1000, lossless(r));
 
-		if (want ? strcmp(r->name, want) == 0 : (ok && !lossless(r))) {
+		bool fits = !max_kbps || (r->bitrate + 500) / 1000 <= max_kbps;
+
+		if (want ? strcmp(r->name, want) == 0 : (ok && !lossless(r) && fits)) {
 			if (want && !ok) {
 				http_res_problem(req, 403, "Forbidden", "your account may not have this rendition");
 				goto fail;
 			}
 			p->r = r; /* without `rendition`: the last (best) allowed AAC rung wins */
 		}
+	}
+	for (size_t i = 0; !p->r && !want && max_kbps && i < p->l->n; i++) {
+		const struct stream_rendition *r = &p->l->items[i]; /* below every rung: the smallest */
+
+		if (!lossless(r) && auth_may_have_rendition(pr, (r->bitrate + 500) / 1000, false))
+			p->r = r;
 	}
 	if (!p->r) {
 		http_res_problem(req, want ? 404 : 403, want ? "Not Found" : "Forbidden",
@@ -288,24 +430,6 @@ fail:
 }
 
 /* ---- download ---- */
-
-struct dl {
-	struct object obj;
-};
-
-static ssize_t dl_pread(void *ud, void *buf, size_t len, uint64_t off)
-{
-	return object_pread(&((struct dl *)ud)->obj, buf, len, off);
-}
-
-static void dl_close(void *ud)
-{
-	struct dl *d = ud;
-
-	if (d->obj.fd >= 0)
-		close(d->obj.fd);
-	free(d);
-}
 
 static const char *extension(const struct catalog_track *t)
 {

@@ -324,7 +324,7 @@ void catalog_keys_release(struct catalog_keys *k);
 /* Delete a track with its credits, genres and analysis, then the albums, artists and genres
  * left without tracks, in one transaction. *keys (zero it first; release it with
  * catalog_keys_release) gets the store keys no longer referenced — the original's key, the
- * track's "hls/<id>/" prefix, and "art/<hash>/" when no other track or album shows that
+ * track's "hls/<id>/" and "live/<id>/" (cached transcodes) prefixes, and "art/<hash>/" when no other track or album shows that
  * cover — for the caller to delete once this has returned. ERR_NOT_FOUND for an unknown id. */
 int catalog_track_delete(struct catalog *cat, const char *id, struct catalog_keys *keys, struct err *e);
 

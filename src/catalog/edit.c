@@ -496,7 +496,7 @@ int catalog_track_delete(struct catalog *cat, const char *id, struct catalog_key
 		if (n < 0 || (n == 0 && keys_add(keys, "", object_key, "", e) < 0))
 			goto out;
 	}
-	if (keys_add(keys, "hls/", id, "/", e) < 0)
+	if (keys_add(keys, "hls/", id, "/", e) < 0 || keys_add(keys, "live/", id, "/", e) < 0)
 		goto out;
 	if (cover) {
 		n = count1(c, "SELECT count(*) FROM tracks WHERE cover_hash = $1", cover, e);

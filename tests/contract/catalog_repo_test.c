@@ -390,9 +390,11 @@ static void test_delete_cascades(void **state)
 	assert_true(has_key(&keys, "orig/one"));
 	snprintf(want, sizeof(want), "hls/%s/", a.id);
 	assert_true(has_key(&keys, want));
+	snprintf(want, sizeof(want), "live/%s/", a.id);
+	assert_true(has_key(&keys, want));
 	snprintf(want, sizeof(want), "art/%s/", cover1);
 	assert_true(has_key(&keys, want));
-	assert_int_equal(keys.n, 3);
+	assert_int_equal(keys.n, 4);
 	catalog_keys_release(&keys);
 	/* Its album, artist and genre had nothing else. */
 	assert_int_equal(count(f, "SELECT count(*) FROM albums WHERE title = 'Only'"), 0);
@@ -407,7 +409,7 @@ static void test_delete_cascades(void **state)
 		fail_msg("delete: %s", e.msg);
 	snprintf(want, sizeof(want), "art/%s/", cover2);
 	assert_false(has_key(&keys, want));
-	assert_int_equal(keys.n, 2);
+	assert_int_equal(keys.n, 3); /* its original, hls/ and live/ */
 	catalog_keys_release(&keys);
 	assert_int_equal(count(f, "SELECT count(*) FROM albums WHERE title = 'Pair'"), 1);
 	assert_int_equal(count(f, "SELECT count(*) FROM genres WHERE name = 'Rock'"), 1);
