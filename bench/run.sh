@@ -288,18 +288,30 @@ PY
 
 # bench_segments: HLS segments (byte ranges of one object per rendition) vs nginx serving the same
 # segment bytes as static files, and "time to first audio" on an idle server.
+# bench_token PORT → an access token for the admin of a server started with the bench password
+bench_token() {
+	curl -fsS -H 'content-type: application/json' -d '{"username":"admin","password":"bench admin password 1"}' \
+		"http://127.0.0.1:$1/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
+
+# bench_upload_tone PORT TOKEN FILE → makes FILE (a 4-minute 440 Hz stereo FLAC), uploads it,
+# prints the new track's id
+bench_upload_tone() {
+	local up
+	ffmpeg -nostdin -v error -y -f lavfi -i "sine=f=440:d=240" -ac 2 -c:a flac "$3"
+	up=$(curl -fsS -H "Authorization: Bearer $2" -H 'content-type: audio/flac' --data-binary @"$3" \
+		"http://127.0.0.1:$1/api/v1/tracks?name=bench.flac")
+	python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$up"
+}
+
 bench_segments() {
 	echo "== segments: 10 KB byte ranges of random HLS segments at $CONNS connections, tonearm /hls vs nginx static files =="
-	local tp np tok track up state master media nseg
+	local tp np tok track state master media nseg
 	tp=$(free_port)
 	start_tonearm "$tp" TONEARM_ACCESS_LOG=false TONEARM_ADMIN_PASSWORD='bench admin password 1' TONEARM_WORKERS=2 \
 		TONEARM_ARGON2_MEMORY=1024 TONEARM_ARGON2_ITERATIONS=1
-	tok=$(curl -fsS -H 'content-type: application/json' -d '{"username":"admin","password":"bench admin password 1"}' \
-		"http://127.0.0.1:$tp/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-	ffmpeg -nostdin -v error -y -f lavfi -i "sine=f=440:d=240" -ac 2 -c:a flac "$work/seg-src.flac"
-	up=$(curl -fsS -H "Authorization: Bearer $tok" -H 'content-type: audio/flac' --data-binary @"$work/seg-src.flac" \
-		"http://127.0.0.1:$tp/api/v1/tracks?name=bench.flac")
-	track=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$up")
+	tok=$(bench_token "$tp")
+	track=$(bench_upload_tone "$tp" "$tok" "$work/seg-src.flac")
 	for _ in $(seq 1 600); do
 		state=$(curl -fsS -H "Authorization: Bearer $tok" "http://127.0.0.1:$tp/api/v1/tracks/$track/status" |
 			python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')
@@ -372,17 +384,13 @@ PY
 
 bench_live() {
 	echo "== live: on-the-fly transcode of a 4-minute FLAC, first byte and whole, tonearm vs the ffmpeg CLI =="
-	local tp tok up track
+	local tp tok track
 	tp=$(free_port)
 	# No workers: the ladder is never made, so /stream?format= is the only way to play it.
 	start_tonearm "$tp" TONEARM_ACCESS_LOG=false TONEARM_ADMIN_PASSWORD='bench admin password 1' TONEARM_WORKERS=0 \
 		TONEARM_ARGON2_MEMORY=1024 TONEARM_ARGON2_ITERATIONS=1
-	tok=$(curl -fsS -H 'content-type: application/json' -d '{"username":"admin","password":"bench admin password 1"}' \
-		"http://127.0.0.1:$tp/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-	ffmpeg -nostdin -v error -y -f lavfi -i "sine=f=440:d=240" -ac 2 -c:a flac "$work/live-src.flac"
-	up=$(curl -fsS -H "Authorization: Bearer $tok" -H 'content-type: audio/flac' --data-binary @"$work/live-src.flac" \
-		"http://127.0.0.1:$tp/api/v1/tracks?name=bench.flac")
-	track=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$up")
+	tok=$(bench_token "$tp")
+	track=$(bench_upload_tone "$tp" "$tok" "$work/live-src.flac")
 	# Each live run starts from an empty cache (the cached copies are deleted from the store's
 	# folder between runs); "cached" runs read the copy the previous live run left.
 	python3 - "$tp" "$tok" "$track" "$work/data-$tp/objects/live/$track" "$work/live-src.flac" <<'PY'

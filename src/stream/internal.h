@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "base/buf.h"
 #include "stream/stream.h"
@@ -75,6 +76,36 @@ int rend_open(struct rend *r, struct err *e);
 void *rend_thread(void *arg);
 /* Free the FFmpeg state and the queue's leftovers (not r->out.segments). */
 void rend_close(struct rend *r);
+
+/* The encoding chain of one output: interleaved float PCM → resampler → FIFO → encoder →
+ * muxer writing to memory. Set up by its user (rendition.c, live.c); enc.c moves audio along
+ * it and frees it. */
+struct stream_enc {
+	struct SwrContext *swr;
+	struct AVCodecContext *enc;
+	struct AVFormatContext *mux;
+	struct AVIOContext *avio;
+	struct AVAudioFifo *fifo;
+	struct AVFrame *frame;
+	struct AVPacket *pkt;
+	uint8_t **conv; /* resampler output planes */
+	int conv_cap;   /* frames */
+	int64_t pts;    /* the next frame's pts, in output samples */
+};
+
+/* Resample `frames` frames of interleaved float (NULL: flush the resampler) into the FIFO.
+ * 0, or -1 with *e. */
+int stream_enc_resample(struct stream_enc *x, const float *in, size_t frames, struct err *e);
+/* Take `n` (> 0) samples from the FIFO as one frame, padded with silence to the encoder's frame
+ * size if it cannot take a short one, stamp it with x->pts (which advances by n) and send it to
+ * the encoder; the caller then drains packets. 0, or -1 with *e. */
+int stream_enc_send(struct stream_enc *x, int n, struct err *e);
+/* Free everything in *x (NULL members are fine) and leave it zeroed. */
+void stream_enc_release(struct stream_enc *x);
+
+/* An FFmpeg error code as *e: ERR_NOMEM for ENOMEM, else ERR_INTERNAL "what: FFmpeg's words".
+ * Returns -1. (rendition.c) */
+int stream_averr(struct err *e, int code, const char *what);
 
 /* Rows (repo.c). */
 int stream_repo_key_get(struct stream *s, const char *track_id, unsigned char wrapped[STREAM_WRAPPED_KEY_LEN],

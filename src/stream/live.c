@@ -161,16 +161,7 @@ struct stream_live {
 	int src_channels;
 	int64_t expected_ms;     /* the catalogue's duration; 0 when unknown */
 
-	SwrContext *swr;
-	AVCodecContext *enc;
-	AVFormatContext *mux;
-	AVIOContext *avio;
-	AVAudioFifo *fifo;
-	AVFrame *frame;
-	AVPacket *pkt;
-	uint8_t **conv;          /* resampler output planes */
-	int conv_cap;            /* frames */
-	int64_t pts;             /* output samples encoded */
+	struct stream_enc x;     /* resampler, FIFO, encoder, muxer (enc.c) */
 
 	struct buf out;          /* muxed bytes not yet handed out, from out_off */
 	size_t out_off;
@@ -180,14 +171,6 @@ struct stream_live {
 	struct err err;
 	unsigned reads;
 };
-
-static int averr(struct err *e, int code, const char *what)
-{
-	char msg[AV_ERROR_MAX_STRING_SIZE] = { 0 };
-
-	av_strerror(code, msg, sizeof(msg));
-	return err_set(e, code == AVERROR(ENOMEM) ? ERR_NOMEM : ERR_INTERNAL, "%s: %s", what, msg);
-}
 
 static int avio_write_cb(void *opaque, uint8_t *data, int len)
 {
@@ -240,68 +223,68 @@ static int open_encoder(struct stream_live *l, int kbps, struct err *e)
 
 	if (!codec)
 		return err_set(e, ERR_UNSUPPORTED, "no %s encoder in this FFmpeg", l->fmt->encoder);
-	l->enc = avcodec_alloc_context3(codec);
-	l->frame = av_frame_alloc();
-	l->pkt = av_packet_alloc();
-	if (!l->enc || !l->frame || !l->pkt)
+	l->x.enc = avcodec_alloc_context3(codec);
+	l->x.frame = av_frame_alloc();
+	l->x.pkt = av_packet_alloc();
+	if (!l->x.enc || !l->x.frame || !l->x.pkt)
 		return err_set(e, ERR_NOMEM, "out of memory");
 	av_channel_layout_default(&in_l, in->channels);
 	av_channel_layout_default(&out_l, out_ch);
-	l->enc->sample_rate = pick_rate(codec, in->sample_rate);
-	l->enc->time_base = (AVRational){ 1, l->enc->sample_rate };
-	l->enc->sample_fmt = pick_format(codec);
-	l->enc->bit_rate = (int64_t)kbps * 1000;
+	l->x.enc->sample_rate = pick_rate(codec, in->sample_rate);
+	l->x.enc->time_base = (AVRational){ 1, l->x.enc->sample_rate };
+	l->x.enc->sample_fmt = pick_format(codec);
+	l->x.enc->bit_rate = (int64_t)kbps * 1000;
 	if (strcmp(l->fmt->encoder, "aac") == 0)
-		l->enc->profile = FF_PROFILE_AAC_LOW;
-	if ((rc = av_channel_layout_copy(&l->enc->ch_layout, &out_l)) < 0) {
-		averr(e, rc, "channel layout");
+		l->x.enc->profile = FF_PROFILE_AAC_LOW;
+	if ((rc = av_channel_layout_copy(&l->x.enc->ch_layout, &out_l)) < 0) {
+		stream_averr(e, rc, "channel layout");
 		goto out;
 	}
 
-	if ((rc = avformat_alloc_output_context2(&l->mux, NULL, l->fmt->muxer, NULL)) < 0) {
-		averr(e, rc, "creating the muxer");
+	if ((rc = avformat_alloc_output_context2(&l->x.mux, NULL, l->fmt->muxer, NULL)) < 0) {
+		stream_averr(e, rc, "creating the muxer");
 		goto out;
 	}
-	if (l->mux->oformat->flags & AVFMT_GLOBALHEADER)
-		l->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+	if (l->x.mux->oformat->flags & AVFMT_GLOBALHEADER)
+		l->x.enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
 	/* maxBitRate is a ceiling: Opus's unconstrained VBR may overshoot it by a quarter. */
 	if (strcmp(l->fmt->encoder, "libopus") == 0)
 		av_dict_set(&enc_opts, "vbr", "constrained", 0);
-	if ((rc = avcodec_open2(l->enc, codec, &enc_opts)) < 0) {
-		averr(e, rc, "opening the encoder");
+	if ((rc = avcodec_open2(l->x.enc, codec, &enc_opts)) < 0) {
+		stream_averr(e, rc, "opening the encoder");
 		goto out;
 	}
-	rc = swr_alloc_set_opts2(&l->swr, &out_l, l->enc->sample_fmt, l->enc->sample_rate, &in_l, AV_SAMPLE_FMT_FLT,
+	rc = swr_alloc_set_opts2(&l->x.swr, &out_l, l->x.enc->sample_fmt, l->x.enc->sample_rate, &in_l, AV_SAMPLE_FMT_FLT,
 				 in->sample_rate, 0, NULL);
-	if (rc < 0 || (rc = swr_init(l->swr)) < 0) {
-		averr(e, rc, "setting up the resampler");
+	if (rc < 0 || (rc = swr_init(l->x.swr)) < 0) {
+		stream_averr(e, rc, "setting up the resampler");
 		goto out;
 	}
-	if (!(l->fifo = av_audio_fifo_alloc(l->enc->sample_fmt, out_ch, 8192))) {
+	if (!(l->x.fifo = av_audio_fifo_alloc(l->x.enc->sample_fmt, out_ch, 8192))) {
 		err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
 
 	iobuf = av_malloc(LIVE_AVIO_BUF);
-	if (!iobuf || !(l->avio = avio_alloc_context(iobuf, LIVE_AVIO_BUF, 1, l, NULL, avio_write_cb, NULL))) {
+	if (!iobuf || !(l->x.avio = avio_alloc_context(iobuf, LIVE_AVIO_BUF, 1, l, NULL, avio_write_cb, NULL))) {
 		av_free(iobuf);
 		err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	l->mux->pb = l->avio;
-	l->mux->flags |= AVFMT_FLAG_CUSTOM_IO;
-	st = avformat_new_stream(l->mux, NULL);
-	if (!st || (rc = avcodec_parameters_from_context(st->codecpar, l->enc)) < 0) {
+	l->x.mux->pb = l->x.avio;
+	l->x.mux->flags |= AVFMT_FLAG_CUSTOM_IO;
+	st = avformat_new_stream(l->x.mux, NULL);
+	if (!st || (rc = avcodec_parameters_from_context(st->codecpar, l->x.enc)) < 0) {
 		err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	st->time_base = l->enc->time_base;
+	st->time_base = l->x.enc->time_base;
 	/* A plain stream: no ID3 tag in front and no Xing header (which the muxer would seek
 	 * back to fill in at the end, and an unseekable stream cannot). */
 	av_dict_set(&opts, "id3v2_version", "0", 0);
 	av_dict_set(&opts, "write_xing", "0", 0);
-	if ((rc = avformat_write_header(l->mux, &opts)) < 0) {
-		averr(e, rc, "writing the stream header");
+	if ((rc = avformat_write_header(l->x.mux, &opts)) < 0) {
+		stream_averr(e, rc, "writing the stream header");
 		goto out;
 	}
 	ret = 0;
@@ -318,70 +301,23 @@ static int write_packets(struct stream_live *l, struct err *e)
 	int rc;
 
 	for (;;) {
-		rc = avcodec_receive_packet(l->enc, l->pkt);
+		rc = avcodec_receive_packet(l->x.enc, l->x.pkt);
 		if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
 			return 0;
 		if (rc < 0)
-			return averr(e, rc, "encoding");
-		av_packet_rescale_ts(l->pkt, l->enc->time_base, l->mux->streams[0]->time_base);
-		l->pkt->stream_index = 0;
-		rc = av_write_frame(l->mux, l->pkt);
-		av_packet_unref(l->pkt);
+			return stream_averr(e, rc, "encoding");
+		av_packet_rescale_ts(l->x.pkt, l->x.enc->time_base, l->x.mux->streams[0]->time_base);
+		l->x.pkt->stream_index = 0;
+		rc = av_write_frame(l->x.mux, l->x.pkt);
+		av_packet_unref(l->x.pkt);
 		if (rc < 0)
-			return averr(e, rc, "muxing");
+			return stream_averr(e, rc, "muxing");
 	}
 }
 
-/* Encode one frame of `n` samples from the fifo (padded with silence to the encoder's frame
- * size when it cannot take a short last frame). */
 static int encode_frame(struct stream_live *l, int n, struct err *e)
 {
-	int rc, size = n;
-
-	if (l->enc->frame_size > 0 && n < l->enc->frame_size &&
-	    !(l->enc->codec->capabilities & AV_CODEC_CAP_SMALL_LAST_FRAME))
-		size = l->enc->frame_size;
-	av_frame_unref(l->frame);
-	l->frame->nb_samples = size;
-	l->frame->format = l->enc->sample_fmt;
-	l->frame->sample_rate = l->enc->sample_rate;
-	if ((rc = av_channel_layout_copy(&l->frame->ch_layout, &l->enc->ch_layout)) < 0 ||
-	    (rc = av_frame_get_buffer(l->frame, 0)) < 0)
-		return averr(e, rc, "allocating a frame");
-	if (size > n)
-		av_samples_set_silence(l->frame->data, n, size - n, l->enc->ch_layout.nb_channels, l->enc->sample_fmt);
-	if (av_audio_fifo_read(l->fifo, (void **)l->frame->data, n) != n)
-		return err_set(e, ERR_INTERNAL, "audio fifo underrun");
-	l->frame->pts = l->pts;
-	l->pts += n;
-	if ((rc = avcodec_send_frame(l->enc, l->frame)) < 0)
-		return averr(e, rc, "encoding");
-	return write_packets(l, e);
-}
-
-/* Resample `frames` frames of decoded PCM (NULL: flush the resampler) into the fifo. */
-static int resample(struct stream_live *l, const float *pcm, int frames, struct err *e)
-{
-	int want = swr_get_out_samples(l->swr, frames), got;
-
-	if (want < 0)
-		return averr(e, want, "resampling");
-	if (want > l->conv_cap) {
-		if (l->conv)
-			av_freep(&l->conv[0]);
-		av_freep(&l->conv);
-		l->conv_cap = 0;
-		if (av_samples_alloc_array_and_samples(&l->conv, NULL, l->enc->ch_layout.nb_channels, want,
-						       l->enc->sample_fmt, 0) < 0)
-			return err_set(e, ERR_NOMEM, "out of memory");
-		l->conv_cap = want;
-	}
-	got = swr_convert(l->swr, l->conv, l->conv_cap, pcm ? (const uint8_t **)&pcm : NULL, pcm ? frames : 0);
-	if (got < 0)
-		return averr(e, got, "resampling");
-	if (got > 0 && av_audio_fifo_write(l->fifo, (void **)l->conv, got) != got)
-		return err_set(e, ERR_NOMEM, "out of memory");
-	return 0;
+	return stream_enc_send(&l->x, n, e) < 0 ? -1 : write_packets(l, e);
 }
 
 /* Decode one block and encode what it makes; at the end, flush everything and write the
@@ -389,7 +325,7 @@ static int resample(struct stream_live *l, const float *pcm, int frames, struct 
 static int pump(struct stream_live *l, struct err *e)
 {
 	long n;
-	int rc, fs = l->enc->frame_size > 0 ? l->enc->frame_size : 1024;
+	int rc, fs = l->x.enc->frame_size > 0 ? l->x.enc->frame_size : 1024;
 
 	if (l->pcm_frames > 0) { /* the block read before the encoder existed */
 		n = l->pcm_frames;
@@ -397,7 +333,7 @@ static int pump(struct stream_live *l, struct err *e)
 	} else if ((n = media_decoder_read(l->dec, l->pcm, LIVE_BLOCK, e)) < 0) {
 		return -1;
 	}
-	if (resample(l, n > 0 ? l->pcm : NULL, (int)n, e) < 0)
+	if (stream_enc_resample(&l->x, n > 0 ? l->pcm : NULL, (size_t)n, e) < 0)
 		return -1;
 	if (n == 0) {
 		/* A source that ends well before its known length was truncated or damaged since it
@@ -410,22 +346,22 @@ static int pump(struct stream_live *l, struct err *e)
 				       (double)got_ms / 1000, (double)(l->expected_ms - got_ms) / 1000);
 		l->draining = true;
 	}
-	while (av_audio_fifo_size(l->fifo) >= fs || (l->draining && av_audio_fifo_size(l->fifo) > 0)) {
-		int k = av_audio_fifo_size(l->fifo) < fs ? av_audio_fifo_size(l->fifo) : fs;
+	while (av_audio_fifo_size(l->x.fifo) >= fs || (l->draining && av_audio_fifo_size(l->x.fifo) > 0)) {
+		int k = av_audio_fifo_size(l->x.fifo) < fs ? av_audio_fifo_size(l->x.fifo) : fs;
 
 		if (encode_frame(l, k, e) < 0)
 			return -1;
 	}
 	if (l->draining) {
-		if ((rc = avcodec_send_frame(l->enc, NULL)) < 0 && rc != AVERROR_EOF)
-			return averr(e, rc, "flushing the encoder");
+		if ((rc = avcodec_send_frame(l->x.enc, NULL)) < 0 && rc != AVERROR_EOF)
+			return stream_averr(e, rc, "flushing the encoder");
 		if (write_packets(l, e) < 0)
 			return -1;
-		if ((rc = av_write_trailer(l->mux)) < 0)
-			return averr(e, rc, "ending the stream");
+		if ((rc = av_write_trailer(l->x.mux)) < 0)
+			return stream_averr(e, rc, "ending the stream");
 		l->eof = true;
 	}
-	avio_flush(l->avio);
+	avio_flush(l->x.avio);
 	return 0;
 }
 
@@ -572,11 +508,6 @@ ssize_t stream_live_read(struct stream_live *l, void *buf, size_t cap, struct er
 	return (ssize_t)n;
 }
 
-double stream_live_position(const struct stream_live *l)
-{
-	return l->enc && l->enc->sample_rate > 0 ? (double)l->pts / l->enc->sample_rate : 0;
-}
-
 void stream_live_free(struct stream_live *l)
 {
 	if (!l)
@@ -591,21 +522,7 @@ void stream_live_free(struct stream_live *l)
 			       LOG_FIELDS(LOG_STR("track", l->track), LOG_STR("error", e.msg)));
 		l->w = NULL;
 	}
-	if (l->mux)
-		avformat_free_context(l->mux);
-	if (l->avio) {
-		av_freep(&l->avio->buffer);
-		avio_context_free(&l->avio);
-	}
-	avcodec_free_context(&l->enc);
-	swr_free(&l->swr);
-	if (l->fifo)
-		av_audio_fifo_free(l->fifo);
-	av_frame_free(&l->frame);
-	av_packet_free(&l->pkt);
-	if (l->conv)
-		av_freep(&l->conv[0]);
-	av_freep(&l->conv);
+	stream_enc_release(&l->x);
 	media_decoder_free(l->dec);
 	if (l->src_fd >= 0)
 		close(l->src_fd);

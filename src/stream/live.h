@@ -70,9 +70,6 @@ int stream_live_open(struct stream *s, const char *track_id, enum stream_live_fo
  * the cache object is then dropped). Blocks for as long as encoding takes. */
 ssize_t stream_live_read(struct stream_live *l, void *buf, size_t cap, struct err *e);
 
-/* Seconds of audio encoded so far. */
-double stream_live_position(const struct stream_live *l);
-
 /* Stop and free. The cache object is committed when the stream was read to its end, else
  * aborted. NULL is allowed. */
 void stream_live_free(struct stream_live *l);

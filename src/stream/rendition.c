@@ -22,24 +22,15 @@
 #define SEGMENT_MAX ((size_t)256 << 20)
 
 struct rend_av {
-	SwrContext *swr;
-	AVCodecContext *enc;
-	AVFormatContext *mux;
-	AVIOContext *avio;
-	AVAudioFifo *fifo;
-	AVFrame *frame;
-	AVPacket *pkt;
-	uint8_t **conv;     /* swr output planes */
-	int conv_cap;       /* frames */
+	struct stream_enc x; /* resampler, FIFO, encoder, muxer (enc.c) */
 	struct buf pending; /* muxer output since the last fragment */
 	bool header_done, init_done;
 	int64_t seg;        /* the segment being filled */
 	int64_t pkts;       /* packets muxed into it */
 	uint64_t obj_off;   /* bytes written to the object so far */
-	int64_t pts;        /* next frame's pts, output samples */
 };
 
-static int averr(struct err *e, int code, const char *what)
+int stream_averr(struct err *e, int code, const char *what)
 {
 	char msg[AV_ERROR_MAX_STRING_SIZE] = { 0 };
 	av_strerror(code, msg, sizeof(msg));
@@ -85,80 +76,80 @@ int rend_open(struct rend *r, struct err *e)
 		err_set(e, ERR_UNSUPPORTED, "no %s encoder in this FFmpeg", r->out.name);
 		goto out;
 	}
-	a->enc = avcodec_alloc_context3(codec);
-	a->frame = av_frame_alloc();
-	a->pkt = av_packet_alloc();
-	if (!a->enc || !a->frame || !a->pkt) {
+	a->x.enc = avcodec_alloc_context3(codec);
+	a->x.frame = av_frame_alloc();
+	a->x.pkt = av_packet_alloc();
+	if (!a->x.enc || !a->x.frame || !a->x.pkt) {
 		err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	av_channel_layout_default(&in_l, r->src_channels);
 	av_channel_layout_default(&out_l, r->out_channels);
-	a->enc->sample_rate = r->out_rate;
-	a->enc->time_base = (AVRational){ 1, r->out_rate };
-	if ((rc = av_channel_layout_copy(&a->enc->ch_layout, &out_l)) < 0) {
-		averr(e, rc, "channel layout");
+	a->x.enc->sample_rate = r->out_rate;
+	a->x.enc->time_base = (AVRational){ 1, r->out_rate };
+	if ((rc = av_channel_layout_copy(&a->x.enc->ch_layout, &out_l)) < 0) {
+		stream_averr(e, rc, "channel layout");
 		goto out;
 	}
 	if (r->codec == STREAM_AAC) {
-		a->enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
-		a->enc->bit_rate = (int64_t)r->kbps * 1000;
-		a->enc->profile = FF_PROFILE_AAC_LOW;
+		a->x.enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
+		a->x.enc->bit_rate = (int64_t)r->kbps * 1000;
+		a->x.enc->profile = FF_PROFILE_AAC_LOW;
 	} else {
-		a->enc->sample_fmt = r->bits <= 16 ? AV_SAMPLE_FMT_S16 : AV_SAMPLE_FMT_S32;
-		a->enc->bits_per_raw_sample = r->bits;
-		a->enc->frame_size = r->frame_size;
-		a->enc->strict_std_compliance = FF_COMPLIANCE_EXPERIMENTAL;
+		a->x.enc->sample_fmt = r->bits <= 16 ? AV_SAMPLE_FMT_S16 : AV_SAMPLE_FMT_S32;
+		a->x.enc->bits_per_raw_sample = r->bits;
+		a->x.enc->frame_size = r->frame_size;
+		a->x.enc->strict_std_compliance = FF_COMPLIANCE_EXPERIMENTAL;
 	}
-	a->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-	if ((rc = avcodec_open2(a->enc, codec, NULL)) < 0) {
-		averr(e, rc, "opening the encoder");
+	a->x.enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+	if ((rc = avcodec_open2(a->x.enc, codec, NULL)) < 0) {
+		stream_averr(e, rc, "opening the encoder");
 		goto out;
 	}
-	if (r->codec == STREAM_AAC && a->enc->frame_size != 1024) {
-		err_set(e, ERR_INTERNAL, "AAC frame size %d, not 1024", a->enc->frame_size);
+	if (r->codec == STREAM_AAC && a->x.enc->frame_size != 1024) {
+		err_set(e, ERR_INTERNAL, "AAC frame size %d, not 1024", a->x.enc->frame_size);
 		goto out;
 	}
-	if (r->codec == STREAM_FLAC && a->enc->frame_size != r->frame_size) {
-		err_set(e, ERR_INTERNAL, "FLAC block size %d, not %d", a->enc->frame_size, r->frame_size);
+	if (r->codec == STREAM_FLAC && a->x.enc->frame_size != r->frame_size) {
+		err_set(e, ERR_INTERNAL, "FLAC block size %d, not %d", a->x.enc->frame_size, r->frame_size);
 		goto out;
 	}
 
-	rc = swr_alloc_set_opts2(&a->swr, &out_l, a->enc->sample_fmt, r->out_rate, &in_l, AV_SAMPLE_FMT_FLT,
+	rc = swr_alloc_set_opts2(&a->x.swr, &out_l, a->x.enc->sample_fmt, r->out_rate, &in_l, AV_SAMPLE_FMT_FLT,
 				 r->src_rate, 0, NULL);
-	if (rc < 0 || (rc = swr_init(a->swr)) < 0) {
-		averr(e, rc, "setting up the resampler");
+	if (rc < 0 || (rc = swr_init(a->x.swr)) < 0) {
+		stream_averr(e, rc, "setting up the resampler");
 		goto out;
 	}
-	a->fifo = av_audio_fifo_alloc(a->enc->sample_fmt, r->out_channels, 8192);
-	if (!a->fifo) {
+	a->x.fifo = av_audio_fifo_alloc(a->x.enc->sample_fmt, r->out_channels, 8192);
+	if (!a->x.fifo) {
 		err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
 
-	if ((rc = avformat_alloc_output_context2(&a->mux, NULL, "mp4", NULL)) < 0) {
-		averr(e, rc, "creating the mp4 muxer");
+	if ((rc = avformat_alloc_output_context2(&a->x.mux, NULL, "mp4", NULL)) < 0) {
+		stream_averr(e, rc, "creating the mp4 muxer");
 		goto out;
 	}
 	iobuf = av_malloc(AVIO_BUF);
-	if (!iobuf || !(a->avio = avio_alloc_context(iobuf, AVIO_BUF, 1, a, NULL, avio_write_cb, NULL))) {
+	if (!iobuf || !(a->x.avio = avio_alloc_context(iobuf, AVIO_BUF, 1, a, NULL, avio_write_cb, NULL))) {
 		av_free(iobuf);
 		err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	a->mux->pb = a->avio;
-	a->mux->flags |= AVFMT_FLAG_CUSTOM_IO;
+	a->x.mux->pb = a->x.avio;
+	a->x.mux->flags |= AVFMT_FLAG_CUSTOM_IO;
 	/* FLAC in MP4 is still "experimental" to FFmpeg 5.1's muxer (HLS-PLAYERS.md). */
-	a->mux->strict_std_compliance = FF_COMPLIANCE_EXPERIMENTAL;
-	st = avformat_new_stream(a->mux, NULL);
-	if (!st || (rc = avcodec_parameters_from_context(st->codecpar, a->enc)) < 0) {
+	a->x.mux->strict_std_compliance = FF_COMPLIANCE_EXPERIMENTAL;
+	st = avformat_new_stream(a->x.mux, NULL);
+	if (!st || (rc = avcodec_parameters_from_context(st->codecpar, a->x.enc)) < 0) {
 		err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	st->time_base = a->enc->time_base;
+	st->time_base = a->x.enc->time_base;
 	av_dict_set(&opts, "movflags", "+frag_custom+delay_moov+dash+skip_sidx+skip_trailer", 0);
-	if ((rc = avformat_write_header(a->mux, &opts)) < 0) {
-		averr(e, rc, "writing the mp4 header");
+	if ((rc = avformat_write_header(a->x.mux, &opts)) < 0) {
+		stream_averr(e, rc, "writing the mp4 header");
 		goto out;
 	}
 	a->header_done = true;
@@ -188,21 +179,7 @@ void rend_close(struct rend *r)
 	pthread_cond_destroy(&r->q.cv);
 	if (!a)
 		return;
-	if (a->mux)
-		avformat_free_context(a->mux);
-	if (a->avio) {
-		av_freep(&a->avio->buffer);
-		avio_context_free(&a->avio);
-	}
-	avcodec_free_context(&a->enc);
-	swr_free(&a->swr);
-	if (a->fifo)
-		av_audio_fifo_free(a->fifo);
-	av_frame_free(&a->frame);
-	av_packet_free(&a->pkt);
-	if (a->conv)
-		av_freep(&a->conv[0]);
-	av_freep(&a->conv);
+	stream_enc_release(&a->x);
 	buf_release(&a->pending);
 	free(a);
 	r->av = NULL;
@@ -248,14 +225,14 @@ static int emit_fragment(struct rend *r, struct err *e)
 
 	int rc;
 
-	if ((rc = av_write_frame(a->mux, NULL)) < 0)
-		return averr(e, rc, "cutting a fragment");
-	avio_flush(a->avio);
+	if ((rc = av_write_frame(a->x.mux, NULL)) < 0)
+		return stream_averr(e, rc, "cutting a fragment");
+	avio_flush(a->x.avio);
 	/* delay_moov: the first cut writes only ftyp+moov; the fragment comes with a second. */
 	if (!a->init_done && find_first_fragment((unsigned char *)a->pending.data, a->pending.len, &start) < 0) {
-		if ((rc = av_write_frame(a->mux, NULL)) < 0)
-			return averr(e, rc, "cutting a fragment");
-		avio_flush(a->avio);
+		if ((rc = av_write_frame(a->x.mux, NULL)) < 0)
+			return stream_averr(e, rc, "cutting a fragment");
+		avio_flush(a->x.avio);
 	}
 	if (!a->init_done) {
 		if (find_first_fragment((unsigned char *)a->pending.data, a->pending.len, &start) < 0)
@@ -300,17 +277,17 @@ static int mux_packet(struct rend *r, struct err *e)
 {
 	struct rend_av *a = r->av;
 	int rc;
-	int64_t seg = a->pkt->pts < 0 ? 0 : a->pkt->pts / r->seg_out;
+	int64_t seg = a->x.pkt->pts < 0 ? 0 : a->x.pkt->pts / r->seg_out;
 
 	if (seg != a->seg && a->pkts > 0) {
 		if (emit_fragment(r, e) < 0)
 			return -1;
 	}
 	a->seg = seg;
-	av_packet_rescale_ts(a->pkt, a->enc->time_base, a->mux->streams[0]->time_base);
-	a->pkt->stream_index = 0;
-	if ((rc = av_write_frame(a->mux, a->pkt)) < 0)
-		return averr(e, rc, "muxing");
+	av_packet_rescale_ts(a->x.pkt, a->x.enc->time_base, a->x.mux->streams[0]->time_base);
+	a->x.pkt->stream_index = 0;
+	if ((rc = av_write_frame(a->x.mux, a->x.pkt)) < 0)
+		return stream_averr(e, rc, "muxing");
 	a->pkts++;
 	return 0;
 }
@@ -320,13 +297,13 @@ static int drain_encoder(struct rend *r, struct err *e)
 	struct rend_av *a = r->av;
 	int rc;
 	for (;;) {
-		rc = avcodec_receive_packet(a->enc, a->pkt);
+		rc = avcodec_receive_packet(a->x.enc, a->x.pkt);
 		if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
 			return 0;
 		if (rc < 0)
-			return averr(e, rc, "encoding");
+			return stream_averr(e, rc, "encoding");
 		rc = mux_packet(r, e);
-		av_packet_unref(a->pkt);
+		av_packet_unref(a->x.pkt);
 		if (rc < 0)
 			return -1;
 	}
@@ -336,24 +313,13 @@ static int drain_encoder(struct rend *r, struct err *e)
 static int encode_fifo(struct rend *r, bool last, struct err *e)
 {
 	struct rend_av *a = r->av;
-	int rc, fs = a->enc->frame_size;
+	int fs = a->x.enc->frame_size;
 
-	while (av_audio_fifo_size(a->fifo) >= fs || (last && av_audio_fifo_size(a->fifo) > 0)) {
-		int n = av_audio_fifo_size(a->fifo) < fs ? av_audio_fifo_size(a->fifo) : fs;
-		av_frame_unref(a->frame);
-		a->frame->nb_samples = n;
-		a->frame->format = a->enc->sample_fmt;
-		a->frame->sample_rate = a->enc->sample_rate;
-		if ((rc = av_channel_layout_copy(&a->frame->ch_layout, &a->enc->ch_layout)) < 0 ||
-		    (rc = av_frame_get_buffer(a->frame, 0)) < 0)
-			return averr(e, rc, "frame");
-		if (av_audio_fifo_read(a->fifo, (void **)a->frame->data, n) != n)
-			return err_set(e, ERR_INTERNAL, "audio FIFO short read");
-		a->frame->pts = a->pts;
-		a->pts += n;
+	while (av_audio_fifo_size(a->x.fifo) >= fs || (last && av_audio_fifo_size(a->x.fifo) > 0)) {
+		int n = av_audio_fifo_size(a->x.fifo) < fs ? av_audio_fifo_size(a->x.fifo) : fs;
 		r->total_out += n;
-		if ((rc = avcodec_send_frame(a->enc, a->frame)) < 0)
-			return averr(e, rc, "encoding");
+		if (stream_enc_send(&a->x, n, e) < 0)
+			return -1;
 		if (drain_encoder(r, e) < 0)
 			return -1;
 	}
@@ -363,28 +329,7 @@ static int encode_fifo(struct rend *r, bool last, struct err *e)
 /* Resample `frames` input frames (NULL: flush the resampler) into the FIFO. */
 static int convert(struct rend *r, const float *in, size_t frames, struct err *e)
 {
-	struct rend_av *a = r->av;
-	int out_max = swr_get_out_samples(a->swr, (int)frames), n, rc;
-
-	if (out_max < 0)
-		return averr(e, out_max, "resampler");
-	if (out_max > a->conv_cap) {
-		if (a->conv)
-			av_freep(&a->conv[0]);
-		av_freep(&a->conv);
-		a->conv_cap = 0;
-		if ((rc = av_samples_alloc_array_and_samples(&a->conv, NULL, r->out_channels, out_max,
-							     a->enc->sample_fmt, 0)) < 0)
-			return averr(e, rc, "resampler buffer");
-		a->conv_cap = out_max;
-	}
-	const uint8_t *src = (const uint8_t *)in;
-	n = swr_convert(a->swr, a->conv, a->conv_cap, in ? &src : NULL, in ? (int)frames : 0);
-	if (n < 0)
-		return averr(e, n, "resampling");
-	if (n > 0 && av_audio_fifo_write(a->fifo, (void **)a->conv, n) != n)
-		return err_set(e, ERR_NOMEM, "out of memory");
-	return 0;
+	return stream_enc_resample(&((struct rend_av *)r->av)->x, in, frames, e);
 }
 
 static struct pcm_block *queue_pop(struct pcm_queue *q)
@@ -422,8 +367,8 @@ void *rend_thread(void *arg)
 		return NULL;
 	if (convert(r, NULL, 0, &r->err) < 0 || encode_fifo(r, true, &r->err) < 0)
 		goto fail;
-	if ((rc = avcodec_send_frame(a->enc, NULL)) < 0) {
-		averr(&r->err, rc, "flushing the encoder");
+	if ((rc = avcodec_send_frame(a->x.enc, NULL)) < 0) {
+		stream_averr(&r->err, rc, "flushing the encoder");
 		goto fail;
 	}
 	if (drain_encoder(r, &r->err) < 0)
@@ -433,8 +378,8 @@ void *rend_thread(void *arg)
 			goto fail;
 	}
 	/* skip_trailer: the trailer writes nothing we keep (no mfra). */
-	if ((rc = av_write_trailer(a->mux)) < 0) {
-		averr(&r->err, rc, "finishing the mp4");
+	if ((rc = av_write_trailer(a->x.mux)) < 0) {
+		stream_averr(&r->err, rc, "finishing the mp4");
 		goto fail;
 	}
 	return NULL;
