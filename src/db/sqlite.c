@@ -301,9 +301,20 @@ static int make_parent(const char *path, struct err *e)
 	return 0;
 }
 
+/* Process-wide settings, made once before SQLite initialises (it refuses them afterwards). */
+static void sq_configure(void)
+{
+	/* Memory statistics take one global mutex around every allocation SQLite makes; with a
+	 * connection per handler thread that mutex was the busiest lock of a browse request
+	 * (perf: ~10% of its time in futex wake-ups). Nothing reads the statistics. If SQLite
+	 * was already initialised by someone else, the call fails and the default stays. */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 struct db *db_sqlite_open(const char *url, const char *target, const struct db_options *opt,
 			  struct err *e)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	static atomic_uint serial;
 	struct sq_db *d = calloc(1, sizeof(*d));
 	sqlite3_stmt *st = NULL;
@@ -311,6 +322,7 @@ struct db *db_sqlite_open(const char *url, const char *target, const struct db_o
 	struct db *ret = NULL;
 	int rc;
 
+	pthread_once(&once, sq_configure);
 	if (!d) {
 		err_set(e, ERR_NOMEM, "sqlite: out of memory");
 		return NULL;
