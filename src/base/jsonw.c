@@ -19,9 +19,21 @@ void jsonw_release(struct jsonw *w)
 	w->failed = false;
 }
 
-static void put(struct jsonw *w, const char *s, size_t n)
+/* Most appends are a few bytes into room already there: copy them without a call into buf.c,
+ * keeping its invariant (NUL after the content) by hand. */
+static inline void put(struct jsonw *w, const char *s, size_t n)
 {
-	if (!w->failed && buf_add(&w->buf, s, n) < 0)
+	struct buf *b = &w->buf;
+
+	if (w->failed)
+		return;
+	if (b->data && b->len + n < b->cap && b->len + n <= (b->max ? b->max : BUF_MAX_DEFAULT)) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return;
+	}
+	if (buf_add(b, s, n) < 0)
 		w->failed = true;
 }
 
@@ -102,9 +114,34 @@ static void put_string(struct jsonw *w, const char *s)
 	put(w, "\"", 1);
 }
 
+/* True for printable ASCII without '"' or '\\': text that is its own JSON string body. */
+static bool plain_ascii(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			return false;
+	}
+	return true;
+}
+
 void jsonw_key(struct jsonw *w, const char *key)
 {
+	char tmp[64];
+	size_t n = strlen(key);
+
 	sep(w);
+	/* Keys are nearly always short literals that need no escape: write quote, key, quote and
+	 * colon in one append. Anything else goes the long way. */
+	if (n + 3 <= sizeof(tmp) && plain_ascii(key, n)) {
+		tmp[0] = '"';
+		memcpy(tmp + 1, key, n);
+		tmp[n + 1] = '"';
+		tmp[n + 2] = ':';
+		put(w, tmp, n + 3);
+		return;
+	}
 	put_string(w, key);
 	put(w, ":", 1);
 }
