@@ -3,7 +3,8 @@
 # run, on this machine. Prints medians and ratios and how to reproduce each; docs/BENCHMARKS.md
 # records the figures. Everything binds 127.0.0.1 on free ports and is stopped on exit.
 #
-#   bench/run.sh [name …]      names: http, blocking, idle, db, analyse, import, ratelimit, auth, tls, segments, live (default: all)
+#   bench/run.sh [name …]      names: http, blocking, idle, db, analyse, import, ratelimit, auth, tls, segments, live,
+#                              browse (default: all)
 #   ROUNDS=5 DURATION=10 bench/run.sh http
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -434,6 +435,47 @@ PY
 	echo "reproduce: LIVE_RUNS=7 bench/run.sh live"
 }
 
+# pct_ms P: the P% latency of wrk --latency output on stdin, in milliseconds.
+pct_ms() { awk -v p="$1%" '$1 == p {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v}'; }
+
+bench_browse() {
+	local tracks=${BROWSE_TRACKS:-100000} tp tok base pid kind id url name rss
+	echo "== browse: list and get of each resource, $tracks tracks, wrk -t1 -c64 (target: p99 < 5 ms, RSS < 64 MiB) =="
+	tp=$(free_port)
+	# Seeded before the server starts, into the folder start_tonearm serves.
+	"$bin" seed --tracks "$tracks" --data "$work/data-$tp" >"$work/seed.log" 2>&1
+	tail -1 "$work/seed.log"
+	start_tonearm "$tp" TONEARM_ACCESS_LOG=false TONEARM_ADMIN_PASSWORD='bench admin password 1'
+	pid=${pids[-1]}
+	base="http://127.0.0.1:$tp/api/v1"
+	tok=$(curl -fsS -H 'content-type: application/json' -d '{"username":"admin","password":"bench admin password 1"}' \
+		"$base/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+	echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS rounds of ${DURATION}s per URL, medians"
+	printf '%-22s %10s %9s %9s\n' "request" "req/s" "p50 ms" "p99 ms"
+	for kind in tracks albums artists genres; do
+		# A get of the first item by name: an ordinary row (an album of about ten tracks, an
+		# artist of a few albums, a genre of some 3,000 tracks).
+		id=$(curl -fsS -H "authorization: Bearer $tok" "$base/$kind?limit=1" |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+		for url in "$kind?limit=50" "$kind/$id"; do
+			name="GET /$kind"; [[ $url == *\?* ]] && name="$name?limit=50" || name="$name/{id}"
+			: >"$work/browse"
+			for _ in $(seq 1 "$ROUNDS"); do
+				wrk -t1 -c64 -d"${DURATION}s" --latency -H "authorization: Bearer $tok" "$base/$url" >"$work/browse.out" 2>&1
+				if grep -q 'Non-2xx' "$work/browse.out"; then echo "warning: $name answered errors"; fi
+				echo "$(awk '/^Requests\/sec:/ {print $2}' "$work/browse.out") $(pct_ms 50 <"$work/browse.out") $(pct_ms 99 <"$work/browse.out")" >>"$work/browse"
+			done
+			printf '%-22s %10.0f %9.2f %9.2f\n' "$name" "$(cut -d' ' -f1 "$work/browse" | median)" \
+				"$(cut -d' ' -f2 "$work/browse" | median)" "$(cut -d' ' -f3 "$work/browse" | median)"
+		done
+	done
+	rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+	printf 'server RSS after the runs: %.1f MiB (target < 64 MiB)\n' "$(echo "$rss / 1024" | bc -l)"
+	echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "reproduce: ROUNDS=$ROUNDS DURATION=$DURATION bench/run.sh browse  (or by hand: tonearm seed --tracks $tracks --data D;"
+	echo "  tonearm serve --data D; wrk -t1 -c64 -d10s --latency -H \"authorization: Bearer \$TOKEN\" URL)"
+}
+
 bench_transcode() {
 	# The ladder vs one ffmpeg process per track + ebur128 + fpcalc (bench/transcode.sh says how).
 	"$root/bench/transcode.sh" "${TRANSCODE_FILES:-6}"
@@ -445,7 +487,7 @@ bench_import() {
 }
 
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(http blocking idle db analyse import ratelimit auth tls segments live)
+[ ${#names[@]} -eq 0 ] && names=(http blocking idle db analyse import ratelimit auth tls segments live browse)
 for n in "${names[@]}"; do
 	"bench_$n"
 	echo

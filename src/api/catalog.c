@@ -8,6 +8,7 @@
 
 #include "api/api.h"
 #include "base/json.h"
+#include "base/jsonw.h"
 #include "base/log.h"
 #include "catalog/catalog.h"
 #include "http/http.h"
@@ -71,29 +72,22 @@ static bool not_modified(struct http_req *req, struct api *a)
 	return true;
 }
 
-static void send_json(struct http_req *req, int64_t version, json_t *body)
+static void send_page(struct http_req *req, int64_t version, struct jsonw *w)
 {
 	char etag[40];
 
-	if (!body) {
-		http_res_problem(req, 500, "Internal Server Error", "out of memory");
-		return;
+	if (!w->failed) {
+		etag_of(version, etag);
+		http_res_header(req, "ETag", etag);
+		http_res_header(req, "Cache-Control", "no-cache");
 	}
-	etag_of(version, etag);
-	http_res_header(req, "ETag", etag);
-	http_res_header(req, "Cache-Control", "no-cache");
-	http_res_json(req, 200, body);
+	api_send_jsonw(req, 200, w);
 }
 
-static json_t *item_json(enum catalog_kind kind, const struct catalog_page *p, size_t i)
+/* A first guess at a page's size, so that the buffer seldom has to move while it fills. */
+static size_t guess_size(enum catalog_kind kind, size_t n)
 {
-	switch (kind) {
-	case CATALOG_ARTISTS: return api_artist_json(&p->artists[i], 0);
-	case CATALOG_ALBUMS: return api_album_json(&p->albums[i], 0);
-	case CATALOG_TRACKS: return api_track_json(&p->tracks[i], 0);
-	case CATALOG_GENRES: return api_genre_json(&p->genres[i], 0);
-	}
-	return NULL;
+	return 64 + n * (kind == CATALOG_TRACKS ? 1100 : 320);
 }
 
 static void list(struct http_req *req, void *app, enum catalog_kind kind)
@@ -102,7 +96,7 @@ static void list(struct http_req *req, void *app, enum catalog_kind kind)
 	struct catalog_query q;
 	struct catalog_page *p = NULL;
 	struct err e = ERR_INIT;
-	json_t *items, *body;
+	struct jsonw w;
 	size_t n;
 
 	if (api_catalog_query(req, &q, &e) < 0) {
@@ -117,14 +111,26 @@ static void list(struct http_req *req, void *app, enum catalog_kind kind)
 	}
 	n = kind == CATALOG_ARTISTS ? p->nartists : kind == CATALOG_ALBUMS ? p->nalbums
 	  : kind == CATALOG_TRACKS ? p->ntracks : p->ngenres;
-	items = json_array();
-	for (size_t i = 0; items && i < n; i++)
-		if (json_array_append_new(items, item_json(kind, p, i)) < 0) {
-			json_decref(items);
-			items = NULL;
+	jsonw_init(&w, API_JSON_MAX);
+	if (buf_grow(&w.buf, guess_size(kind, n)) < 0)
+		w.failed = true;
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "items");
+	jsonw_arr_begin(&w);
+	for (size_t i = 0; i < n; i++) {
+		switch (kind) {
+		case CATALOG_ARTISTS: api_artist_write(&w, &p->artists[i], 0, false); break;
+		case CATALOG_ALBUMS: api_album_write(&w, &p->albums[i], 0, false); break;
+		case CATALOG_TRACKS: api_track_write(&w, &p->tracks[i], 0, false); break;
+		case CATALOG_GENRES: api_genre_write(&w, &p->genres[i], 0, false); break;
 		}
-	body = items ? json_pack("{s:o, s:s?}", "items", items, "next_cursor", p->next_cursor) : NULL;
-	send_json(req, p->version, body);
+	}
+	jsonw_arr_end(&w);
+	jsonw_key(&w, "next_cursor");
+	jsonw_str(&w, p->next_cursor);
+	jsonw_obj_end(&w);
+	send_page(req, p->version, &w);
+	jsonw_release(&w);
 	catalog_page_free(p);
 }
 
@@ -133,7 +139,7 @@ static void get(struct http_req *req, void *app, enum catalog_kind kind)
 	struct api *a = app;
 	struct catalog_page *p = NULL;
 	struct err e = ERR_INIT;
-	json_t *body = NULL, *arr;
+	struct jsonw w;
 
 	if (not_modified(req, a))
 		return;
@@ -141,27 +147,34 @@ static void get(struct http_req *req, void *app, enum catalog_kind kind)
 		http_res_err(req, &e);
 		return;
 	}
+	jsonw_init(&w, API_JSON_MAX);
+	if (buf_grow(&w.buf, guess_size(kind, 1) + guess_size(CATALOG_TRACKS, p->ntracks) +
+			     guess_size(CATALOG_ALBUMS, kind == CATALOG_ARTISTS ? p->nalbums : 0)) < 0)
+		w.failed = true;
 	switch (kind) {
 	case CATALOG_ARTISTS:
-		body = api_artist_json(p->artists, 1);
-		arr = json_array();
-		for (size_t i = 0; arr && i < p->nalbums; i++)
-			json_array_append_new(arr, api_album_json(&p->albums[i], 0));
-		if (body)
-			json_object_set_new(body, "albums", arr ? arr : json_null());
+		api_artist_write(&w, p->artists, 1, true);
+		jsonw_key(&w, "albums");
+		jsonw_arr_begin(&w);
+		for (size_t i = 0; i < p->nalbums; i++)
+			api_album_write(&w, &p->albums[i], 0, false);
+		jsonw_arr_end(&w);
+		jsonw_obj_end(&w);
 		break;
 	case CATALOG_ALBUMS:
-		body = api_album_json(p->albums, 1);
-		arr = json_array();
-		for (size_t i = 0; arr && i < p->ntracks; i++)
-			json_array_append_new(arr, api_track_json(&p->tracks[i], 0));
-		if (body)
-			json_object_set_new(body, "tracks", arr ? arr : json_null());
+		api_album_write(&w, p->albums, 1, true);
+		jsonw_key(&w, "tracks");
+		jsonw_arr_begin(&w);
+		for (size_t i = 0; i < p->ntracks; i++)
+			api_track_write(&w, &p->tracks[i], 0, false);
+		jsonw_arr_end(&w);
+		jsonw_obj_end(&w);
 		break;
-	case CATALOG_TRACKS: body = api_track_json(p->tracks, 1); break;
-	case CATALOG_GENRES: body = api_genre_json(p->genres, 1); break;
+	case CATALOG_TRACKS: api_track_write(&w, p->tracks, 1, false); break;
+	case CATALOG_GENRES: api_genre_write(&w, p->genres, 1, false); break;
 	}
-	send_json(req, p->version, body);
+	send_page(req, p->version, &w);
+	jsonw_release(&w);
 	catalog_page_free(p);
 }
 

@@ -6,12 +6,13 @@
 #ifndef TONEARM_API_CATALOG_H
 #define TONEARM_API_CATALOG_H
 
-#include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/err.h"
 
 struct http_req;
+struct jsonw;
 struct catalog_track;
 struct catalog_album;
 struct catalog_artist;
@@ -31,12 +32,20 @@ void api_genre_get(struct http_req *req, void *app);
 
 /* ---- catalog_json.c: the JSON shapes and the query parameters ---- */
 
-/* New JSON objects for one row (NULL on out of memory). `full` adds what only a get shows
- * (lyrics, counts). */
-json_t *api_track_json(const struct catalog_track *t, int full);
-json_t *api_album_json(const struct catalog_album *a, int full);
-json_t *api_artist_json(const struct catalog_artist *a, int full);
-json_t *api_genre_json(const struct catalog_genre *g, int full);
+/* Write one row as a JSON object into `w`. `full` adds what only a get shows (lyrics,
+ * counts). With `open` the object is left open for the caller to add members and close with
+ * jsonw_obj_end. Failures are the writer's (sticky, see base/jsonw.h). */
+void api_track_write(struct jsonw *w, const struct catalog_track *t, int full, bool open);
+void api_album_write(struct jsonw *w, const struct catalog_album *a, int full, bool open);
+void api_artist_write(struct jsonw *w, const struct catalog_artist *a, int full, bool open);
+void api_genre_write(struct jsonw *w, const struct catalog_genre *g, int full, bool open);
+
+/* The most a catalogue answer may take: an album page of 10,000 tracks is about 15 MB. */
+#define API_JSON_MAX ((size_t)64 << 20)
+
+/* Send the writer's text as application/json with `status` (copied; the caller still
+ * releases `w`), or a problem when the writer failed. */
+void api_send_jsonw(struct http_req *req, int status, struct jsonw *w);
 
 /* Parse `added_since`: milliseconds since the epoch, or an RFC 3339 date-time
  * ("2024-01-02T03:04:05Z", fractions and ±hh:mm offsets allowed). 0 or -1. */

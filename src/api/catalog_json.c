@@ -5,161 +5,222 @@
 
 #include "api/catalog.h"
 #include "base/clock.h"
+#include "base/jsonw.h"
 #include "catalog/catalog.h"
 #include "http/http.h"
 
-static json_t *str_or_null(const char *s)
+/* The member helpers below say what each JSON shape holds; see jsonw.h for why these are
+ * written as text rather than built as jansson trees. */
+static void str_member(struct jsonw *w, const char *key, const char *s)
 {
-	return s ? json_string(s) : json_null();
+	jsonw_key(w, key);
+	jsonw_str(w, s);
 }
 
-static json_t *num_or_null(int64_t v)
+/* Unknown numbers are 0 in the catalogue and null in JSON. */
+static void num_member(struct jsonw *w, const char *key, int64_t v)
 {
-	return v ? json_integer(v) : json_null();
+	jsonw_key(w, key);
+	if (v)
+		jsonw_int(w, v);
+	else
+		jsonw_null(w);
 }
 
-static json_t *real_or_null(bool has, double v)
+static void int_member(struct jsonw *w, const char *key, int64_t v)
 {
-	return has ? json_real(v) : json_null();
+	jsonw_key(w, key);
+	jsonw_int(w, v);
 }
 
-static json_t *time_json(int64_t ms)
+static void real_member(struct jsonw *w, const char *key, bool has, double v)
+{
+	jsonw_key(w, key);
+	if (has)
+		jsonw_real(w, v);
+	else
+		jsonw_null(w);
+}
+
+static void time_member(struct jsonw *w, const char *key, int64_t ms)
 {
 	char buf[CLOCK_RFC3339_LEN];
 
-	return clock_rfc3339(ms, buf, sizeof(buf)) < 0 ? json_null() : json_string(buf);
+	jsonw_key(w, key);
+	if (clock_rfc3339(ms, buf, sizeof(buf)) < 0)
+		jsonw_null(w);
+	else
+		jsonw_str(w, buf);
 }
 
-static json_t *ref_json(const struct catalog_ref *r)
+static void refs_member(struct jsonw *w, const char *key, const struct catalog_ref *r, size_t n)
 {
-	json_t *o = json_object();
-
-	if (!o)
-		return NULL;
-	json_object_set_new(o, "id", str_or_null(r->id));
-	json_object_set_new(o, "name", str_or_null(r->name));
-	if (r->role)
-		json_object_set_new(o, "role", json_string(r->role));
-	return o;
-}
-
-static json_t *refs_json(const struct catalog_ref *r, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && i < n; i++)
-		json_array_append_new(a, ref_json(&r[i]));
-	return a;
-}
-
-json_t *api_track_json(const struct catalog_track *t, int full)
-{
-	json_t *o = json_object();
-
-	if (!o)
-		return NULL;
-	json_object_set_new(o, "id", json_string(t->id));
-	json_object_set_new(o, "title", str_or_null(t->title));
-	json_object_set_new(o, "sort_title", str_or_null(t->sort_title));
-	json_object_set_new(o, "album", json_pack("{s:s?, s:s?}", "id", t->album.id, "title", t->album.name));
-	json_object_set_new(o, "artists", refs_json(t->artists, t->nartists));
-	json_object_set_new(o, "genres", refs_json(t->genres, t->ngenres));
-	json_object_set_new(o, "disc", num_or_null(t->disc));
-	json_object_set_new(o, "disc_total", num_or_null(t->disc_total));
-	json_object_set_new(o, "track", num_or_null(t->track));
-	json_object_set_new(o, "track_total", num_or_null(t->track_total));
-	json_object_set_new(o, "year", num_or_null(t->year));
-	json_object_set_new(o, "date", str_or_null(t->date));
-	json_object_set_new(o, "duration_ms", json_integer(t->duration_ms));
-	json_object_set_new(o, "isrc", str_or_null(t->isrc));
-	json_object_set_new(o, "label", str_or_null(t->label));
-	json_object_set_new(o, "bpm", real_or_null(t->has & CATALOG_HAS_BPM, t->bpm));
-	json_object_set_new(o, "musicbrainz", json_pack("{s:s?, s:s?}", "recording_id", t->mb_recording_id,
-							 "release_id", t->mb_release_id));
-	json_object_set_new(o, "replaygain",
-			    json_pack("{s:o, s:o, s:o, s:o}",
-				      "track_gain", real_or_null(t->has & CATALOG_HAS_RG_TRACK, t->rg_track_gain),
-				      "track_peak", real_or_null(t->has & CATALOG_HAS_RG_TRACK, t->rg_track_peak),
-				      "album_gain", real_or_null(t->has & CATALOG_HAS_RG_ALBUM, t->rg_album_gain),
-				      "album_peak", real_or_null(t->has & CATALOG_HAS_RG_ALBUM, t->rg_album_peak)));
-	json_object_set_new(o, "loudness",
-			    json_pack("{s:o, s:o, s:o}",
-				      "integrated_lufs", real_or_null(t->has & CATALOG_HAS_LOUDNESS, t->loudness_lufs),
-				      "range_lu", real_or_null(t->has & CATALOG_HAS_LOUDNESS, t->loudness_range),
-				      "true_peak_dbtp", real_or_null(t->has & CATALOG_HAS_LOUDNESS, t->true_peak)));
-	json_object_set_new(o, "format",
-			    json_pack("{s:s?, s:s?, s:o, s:o, s:o, s:o, s:b, s:I}", "container", t->container,
-				      "codec", t->codec, "sample_rate", num_or_null(t->sample_rate), "channels",
-				      num_or_null(t->channels), "bits", num_or_null(t->bits), "bitrate",
-				      num_or_null(t->bitrate), "lossless", t->lossless, "file_size",
-				      (json_int_t)t->file_size));
-	json_object_set_new(o, "sha256", str_or_null(t->sha256));
-	json_object_set_new(o, "cover_hash", str_or_null(t->cover_hash));
-	if (full)
-		json_object_set_new(o, "lyrics", str_or_null(t->lyrics));
-	json_object_set_new(o, "created_at", time_json(t->created_at));
-	json_object_set_new(o, "updated_at", time_json(t->updated_at));
-	return o;
-}
-
-json_t *api_album_json(const struct catalog_album *a, int full)
-{
-	json_t *o = json_object();
-
-	if (!o)
-		return NULL;
-	json_object_set_new(o, "id", json_string(a->id));
-	json_object_set_new(o, "title", str_or_null(a->title));
-	json_object_set_new(o, "sort_title", str_or_null(a->sort_title));
-	json_object_set_new(o, "artist", json_pack("{s:s?, s:s?}", "id", a->artist.id, "name", a->artist.name));
-	json_object_set_new(o, "compilation", json_boolean(a->compilation));
-	json_object_set_new(o, "year", num_or_null(a->year));
-	json_object_set_new(o, "date", str_or_null(a->date));
-	json_object_set_new(o, "label", str_or_null(a->label));
-	json_object_set_new(o, "disc_total", num_or_null(a->disc_total));
-	json_object_set_new(o, "musicbrainz_id", str_or_null(a->mbid));
-	json_object_set_new(o, "cover_hash", str_or_null(a->cover_hash));
-	if (full) {
-		json_object_set_new(o, "track_count", json_integer(a->track_count));
-		json_object_set_new(o, "duration_ms", json_integer(a->duration_ms));
+	jsonw_key(w, key);
+	jsonw_arr_begin(w);
+	for (size_t i = 0; i < n; i++) {
+		jsonw_obj_begin(w);
+		str_member(w, "id", r[i].id);
+		str_member(w, "name", r[i].name);
+		if (r[i].role)
+			str_member(w, "role", r[i].role);
+		jsonw_obj_end(w);
 	}
-	json_object_set_new(o, "created_at", time_json(a->created_at));
-	json_object_set_new(o, "updated_at", time_json(a->updated_at));
-	return o;
+	jsonw_arr_end(w);
 }
 
-json_t *api_artist_json(const struct catalog_artist *a, int full)
+/* Open the object; api_*_write leave it open so that a get can add members (an album's
+ * tracks, an artist's albums) before closing it. */
+static void track_members(struct jsonw *w, const struct catalog_track *t, int full)
 {
-	json_t *o = json_object();
-
-	if (!o)
-		return NULL;
-	json_object_set_new(o, "id", json_string(a->id));
-	json_object_set_new(o, "name", str_or_null(a->name));
-	json_object_set_new(o, "sort_name", str_or_null(a->sort_name));
-	json_object_set_new(o, "musicbrainz_id", str_or_null(a->mbid));
-	if (full) {
-		json_object_set_new(o, "album_count", json_integer(a->album_count));
-		json_object_set_new(o, "track_count", json_integer(a->track_count));
-	}
-	json_object_set_new(o, "created_at", time_json(a->created_at));
-	json_object_set_new(o, "updated_at", time_json(a->updated_at));
-	return o;
-}
-
-json_t *api_genre_json(const struct catalog_genre *g, int full)
-{
-	json_t *o = json_object();
-
-	if (!o)
-		return NULL;
-	json_object_set_new(o, "id", json_string(g->id));
-	json_object_set_new(o, "name", str_or_null(g->name));
+	jsonw_obj_begin(w);
+	str_member(w, "id", t->id);
+	str_member(w, "title", t->title);
+	str_member(w, "sort_title", t->sort_title);
+	jsonw_key(w, "album");
+	jsonw_obj_begin(w);
+	str_member(w, "id", t->album.id);
+	str_member(w, "title", t->album.name);
+	jsonw_obj_end(w);
+	refs_member(w, "artists", t->artists, t->nartists);
+	refs_member(w, "genres", t->genres, t->ngenres);
+	num_member(w, "disc", t->disc);
+	num_member(w, "disc_total", t->disc_total);
+	num_member(w, "track", t->track);
+	num_member(w, "track_total", t->track_total);
+	num_member(w, "year", t->year);
+	str_member(w, "date", t->date);
+	int_member(w, "duration_ms", t->duration_ms);
+	str_member(w, "isrc", t->isrc);
+	str_member(w, "label", t->label);
+	real_member(w, "bpm", t->has & CATALOG_HAS_BPM, t->bpm);
+	jsonw_key(w, "musicbrainz");
+	jsonw_obj_begin(w);
+	str_member(w, "recording_id", t->mb_recording_id);
+	str_member(w, "release_id", t->mb_release_id);
+	jsonw_obj_end(w);
+	jsonw_key(w, "replaygain");
+	jsonw_obj_begin(w);
+	real_member(w, "track_gain", t->has & CATALOG_HAS_RG_TRACK, t->rg_track_gain);
+	real_member(w, "track_peak", t->has & CATALOG_HAS_RG_TRACK, t->rg_track_peak);
+	real_member(w, "album_gain", t->has & CATALOG_HAS_RG_ALBUM, t->rg_album_gain);
+	real_member(w, "album_peak", t->has & CATALOG_HAS_RG_ALBUM, t->rg_album_peak);
+	jsonw_obj_end(w);
+	jsonw_key(w, "loudness");
+	jsonw_obj_begin(w);
+	real_member(w, "integrated_lufs", t->has & CATALOG_HAS_LOUDNESS, t->loudness_lufs);
+	real_member(w, "range_lu", t->has & CATALOG_HAS_LOUDNESS, t->loudness_range);
+	real_member(w, "true_peak_dbtp", t->has & CATALOG_HAS_LOUDNESS, t->true_peak);
+	jsonw_obj_end(w);
+	jsonw_key(w, "format");
+	jsonw_obj_begin(w);
+	str_member(w, "container", t->container);
+	str_member(w, "codec", t->codec);
+	num_member(w, "sample_rate", t->sample_rate);
+	num_member(w, "channels", t->channels);
+	num_member(w, "bits", t->bits);
+	num_member(w, "bitrate", t->bitrate);
+	jsonw_key(w, "lossless");
+	jsonw_bool(w, t->lossless);
+	int_member(w, "file_size", t->file_size);
+	jsonw_obj_end(w);
+	str_member(w, "sha256", t->sha256);
+	str_member(w, "cover_hash", t->cover_hash);
 	if (full)
-		json_object_set_new(o, "track_count", json_integer(g->track_count));
-	json_object_set_new(o, "created_at", time_json(g->created_at));
-	json_object_set_new(o, "updated_at", time_json(g->updated_at));
-	return o;
+		str_member(w, "lyrics", t->lyrics);
+	time_member(w, "created_at", t->created_at);
+	time_member(w, "updated_at", t->updated_at);
+}
+
+static void album_members(struct jsonw *w, const struct catalog_album *a, int full)
+{
+	jsonw_obj_begin(w);
+	str_member(w, "id", a->id);
+	str_member(w, "title", a->title);
+	str_member(w, "sort_title", a->sort_title);
+	jsonw_key(w, "artist");
+	jsonw_obj_begin(w);
+	str_member(w, "id", a->artist.id);
+	str_member(w, "name", a->artist.name);
+	jsonw_obj_end(w);
+	jsonw_key(w, "compilation");
+	jsonw_bool(w, a->compilation);
+	num_member(w, "year", a->year);
+	str_member(w, "date", a->date);
+	str_member(w, "label", a->label);
+	num_member(w, "disc_total", a->disc_total);
+	str_member(w, "musicbrainz_id", a->mbid);
+	str_member(w, "cover_hash", a->cover_hash);
+	if (full) {
+		int_member(w, "track_count", a->track_count);
+		int_member(w, "duration_ms", a->duration_ms);
+	}
+	time_member(w, "created_at", a->created_at);
+	time_member(w, "updated_at", a->updated_at);
+}
+
+static void artist_members(struct jsonw *w, const struct catalog_artist *a, int full)
+{
+	jsonw_obj_begin(w);
+	str_member(w, "id", a->id);
+	str_member(w, "name", a->name);
+	str_member(w, "sort_name", a->sort_name);
+	str_member(w, "musicbrainz_id", a->mbid);
+	if (full) {
+		int_member(w, "album_count", a->album_count);
+		int_member(w, "track_count", a->track_count);
+	}
+	time_member(w, "created_at", a->created_at);
+	time_member(w, "updated_at", a->updated_at);
+}
+
+static void genre_members(struct jsonw *w, const struct catalog_genre *g, int full)
+{
+	jsonw_obj_begin(w);
+	str_member(w, "id", g->id);
+	str_member(w, "name", g->name);
+	if (full)
+		int_member(w, "track_count", g->track_count);
+	time_member(w, "created_at", g->created_at);
+	time_member(w, "updated_at", g->updated_at);
+}
+
+void api_track_write(struct jsonw *w, const struct catalog_track *t, int full, bool open)
+{
+	track_members(w, t, full);
+	if (!open)
+		jsonw_obj_end(w);
+}
+
+void api_album_write(struct jsonw *w, const struct catalog_album *a, int full, bool open)
+{
+	album_members(w, a, full);
+	if (!open)
+		jsonw_obj_end(w);
+}
+
+void api_artist_write(struct jsonw *w, const struct catalog_artist *a, int full, bool open)
+{
+	artist_members(w, a, full);
+	if (!open)
+		jsonw_obj_end(w);
+}
+
+void api_genre_write(struct jsonw *w, const struct catalog_genre *g, int full, bool open)
+{
+	genre_members(w, g, full);
+	if (!open)
+		jsonw_obj_end(w);
+}
+
+void api_send_jsonw(struct http_req *req, int status, struct jsonw *w)
+{
+	if (w->failed) {
+		/* The writer's only failures: its cap (an album of thousands of tracks with long
+		 * lyrics), memory, or text that is not UTF-8 (the database refuses to store any). */
+		http_res_problem(req, 500, "Internal Server Error", "the answer could not be written");
+		return;
+	}
+	http_res_send(req, status, "application/json", w->buf.data, w->buf.len);
 }
 
 /* Exactly n digits at *p, advancing it. */

@@ -10,6 +10,7 @@
 #include "api/api.h"
 #include "api/catalog.h"
 #include "base/clock.h"
+#include "base/jsonw.h"
 #include "base/utf8.h"
 #include "catalog/catalog.h"
 #include "http/http.h"
@@ -128,6 +129,7 @@ void api_tracks_upload(struct http_req *req, void *app)
 	struct err e = ERR_INIT, de = ERR_INIT;
 	struct ingest_result res;
 	struct catalog_page *page = NULL;
+	struct jsonw w;
 	const char *q = http_req_query(req, "name");
 	const void *body;
 	size_t len, nlen = 0;
@@ -188,7 +190,10 @@ void api_tracks_upload(struct http_req *req, void *app)
 		http_res_err(req, &e);
 		return;
 	}
-	http_res_json(req, res.outcome == INGEST_ADDED ? 201 : 200, api_track_json(&page->tracks[0], 1));
+	jsonw_init(&w, API_JSON_MAX);
+	api_track_write(&w, &page->tracks[0], 1, false);
+	api_send_jsonw(req, res.outcome == INGEST_ADDED ? 201 : 200, &w);
+	jsonw_release(&w);
 	catalog_page_free(page);
 }
 

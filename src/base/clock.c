@@ -95,8 +95,23 @@ int clock_rfc3339(int64_t ms, char *out, size_t cap)
 	if (!out || cap < CLOCK_RFC3339_LEN || !civil_from_seconds(sec, &c))
 		return -1;
 	int frac = (int)(ms - sec * 1000); /* safe: civil_from_seconds bounded sec */
-	return snprintf(out, cap, "%04d-%02u-%02uT%02u:%02u:%02u.%03dZ", (int)c.year, c.month, c.day,
-			c.hour, c.min, c.sec, frac);
+	/* By hand rather than with snprintf: a page of the catalogue formats two of these per row,
+	 * and snprintf was a tenth of the page's JSON time. civil_from_seconds bounded the year to
+	 * 0000–9999, so four digits always suffice. */
+	static const char d[] = "0123456789";
+	unsigned y = (unsigned)c.year;
+	char *p = out;
+
+	*p++ = d[y / 1000]; *p++ = d[y / 100 % 10]; *p++ = d[y / 10 % 10]; *p++ = d[y % 10];
+	*p++ = '-'; *p++ = d[c.month / 10]; *p++ = d[c.month % 10];
+	*p++ = '-'; *p++ = d[c.day / 10]; *p++ = d[c.day % 10];
+	*p++ = 'T'; *p++ = d[c.hour / 10]; *p++ = d[c.hour % 10];
+	*p++ = ':'; *p++ = d[c.min / 10]; *p++ = d[c.min % 10];
+	*p++ = ':'; *p++ = d[c.sec / 10]; *p++ = d[c.sec % 10];
+	*p++ = '.'; *p++ = d[frac / 100]; *p++ = d[frac / 10 % 10]; *p++ = d[frac % 10];
+	*p++ = 'Z';
+	*p = '\0';
+	return (int)(p - out);
 }
 
 int clock_http_date(int64_t sec, char out[CLOCK_HTTP_DATE_LEN])

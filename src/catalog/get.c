@@ -162,18 +162,34 @@ static int get_details(struct db_conn *c, enum catalog_kind kind, const char *id
 {
 	switch (kind) {
 	case CATALOG_ARTISTS:
-		if (count_of(c, "SELECT count(*) FROM albums WHERE artist_id = $1", id, &p->artists->album_count, e) < 0 ||
+		if (artist_albums(c, p, id, e) < 0 ||
 		    count_of(c, "SELECT count(DISTINCT track_id) FROM track_artists WHERE artist_id = $1", id,
 			     &p->artists->track_count, e) < 0)
 			return -1;
-		return artist_albums(c, p, id, e);
+		/* All the albums were read (same snapshot) unless the list hit its cap. */
+		if (p->nalbums < 10000) {
+			p->artists->album_count = (int64_t)p->nalbums;
+			return 0;
+		}
+		return count_of(c, "SELECT count(*) FROM albums WHERE artist_id = $1", id, &p->artists->album_count, e);
 	case CATALOG_ALBUMS:
+		if (get_tracks(c, p, "SELECT " CATALOG_TRACK_COLS ", NULL" CATALOG_TRACK_FROM " WHERE t.album_id = $1 "
+			       "ORDER BY t.disc, t.track_no, t.title_norm, t.id LIMIT 10000", id, 10000, e) < 0)
+			return -1;
+		if (p->ntracks < 10000) {
+			/* Every track was read (same snapshot): count and sum them here rather than
+			 * read the album's rows twice more. */
+			p->albums->track_count = (int64_t)p->ntracks;
+			p->albums->duration_ms = 0;
+			for (size_t i = 0; i < p->ntracks; i++)
+				p->albums->duration_ms += p->tracks[i].duration_ms;
+			return 0;
+		}
 		if (count_of(c, "SELECT count(*) FROM tracks WHERE album_id = $1", id, &p->albums->track_count, e) < 0 ||
 		    count_of(c, "SELECT COALESCE(sum(duration_ms), 0) FROM tracks WHERE album_id = $1", id,
 			     &p->albums->duration_ms, e) < 0)
 			return -1;
-		return get_tracks(c, p, "SELECT " CATALOG_TRACK_COLS ", NULL" CATALOG_TRACK_FROM " WHERE t.album_id = $1 "
-				  "ORDER BY t.disc, t.track_no, t.title_norm, t.id LIMIT 10000", id, 10000, e);
+		return 0;
 	case CATALOG_TRACKS:
 		return catalog_load_links(c, p->arena, p->tracks, 1, e);
 	case CATALOG_GENRES:

@@ -69,6 +69,14 @@ static const char *const base_from[] = {
 	[CATALOG_GENRES] = " FROM genres g",
 };
 
+/* The one-step form (see run_list): the wide rows straight from the sort key's index. */
+static const char *const direct_from[] = {
+	[CATALOG_ARTISTS] = CATALOG_ARTIST_FROM,
+	[CATALOG_ALBUMS] = CATALOG_ALBUM_FROM,
+	[CATALOG_TRACKS] = CATALOG_TRACK_FROM,
+	[CATALOG_GENRES] = CATALOG_GENRE_FROM,
+};
+
 static const char *const page_join[] = {
 	[CATALOG_ARTISTS] = " JOIN artists a ON a.id = p.pid",
 	[CATALOG_ALBUMS] = " JOIN albums al ON al.id = p.pid JOIN artists ar ON ar.id = al.artist_id",
@@ -273,12 +281,26 @@ static int run_list(struct db_conn *c, enum catalog_kind kind, const struct cata
 	int rc, ret = -1;
 	char frag[160];
 
+	/* Without filters, or with only a prefix of the very key the page is sorted by, the page is
+	 * a range of the sort key's index: one step reads it in order, each wide row found by the
+	 * index entry's rowid. The two-step form would find each row again by its id (one more
+	 * index search per row) and sort the wide rows once more; it pays off only when a filter
+	 * leaves candidates to sort. */
+	bool direct = !q->artist && !q->album && !q->genre && !q->year_from && !q->year_to && !q->added_since &&
+		      (!q->q || q->sort == CATALOG_SORT_NAME);
+
 	memset(&b, 0, sizeof(b));
 	buf_init(&b.sql, 16 * 1024);
 	buf_init(&lastkey, CATALOG_CURSOR_TEXT_MAX * 4 + 16);
-	if (buf_adds(&b.sql, k->select) < 0 || buf_addf(&b.sql, ", p.pkey FROM (SELECT %s AS pid, %s AS pkey", k->id, key) < 0 ||
-	    buf_adds(&b.sql, base_from[kind]) < 0)
+	if (direct) {
+		if (buf_adds(&b.sql, k->select) < 0 || buf_addf(&b.sql, ", %s AS pkey", key) < 0 ||
+		    buf_adds(&b.sql, direct_from[kind]) < 0)
+			b.oom = true;
+	} else if (buf_adds(&b.sql, k->select) < 0 ||
+		   buf_addf(&b.sql, ", p.pkey FROM (SELECT %s AS pid, %s AS pkey", k->id, key) < 0 ||
+		   buf_adds(&b.sql, base_from[kind]) < 0) {
 		b.oom = true;
+	}
 	if (q->artist)
 		add_cond(&b, k->artist, 1, (struct param[]){ ptext(q->artist) });
 	if (q->album)
@@ -318,10 +340,12 @@ static int run_list(struct db_conn *c, enum catalog_kind kind, const struct cata
 		add_cond(&b, frag, 2,
 			 (struct param[]){ text ? ptext(cur->tkey) : pint(cur->ikey), ptext(cur->id) });
 	}
-	if (buf_addf(&b.sql, " ORDER BY %s %s, %s %s LIMIT $%d) p", key, q->desc ? "DESC" : "ASC", k->id,
-		     q->desc ? "DESC" : "ASC", b.n + 1) < 0 ||
-	    buf_adds(&b.sql, page_join[kind]) < 0 ||
-	    buf_addf(&b.sql, " ORDER BY p.pkey %s, p.pid %s", q->desc ? "DESC" : "ASC", q->desc ? "DESC" : "ASC") < 0)
+	if (buf_addf(&b.sql, " ORDER BY %s %s, %s %s LIMIT $%d", key, q->desc ? "DESC" : "ASC", k->id,
+		     q->desc ? "DESC" : "ASC", b.n + 1) < 0)
+		b.oom = true;
+	if (!direct && (buf_addf(&b.sql, ") p%s", page_join[kind]) < 0 ||
+			buf_addf(&b.sql, " ORDER BY p.pkey %s, p.pid %s", q->desc ? "DESC" : "ASC",
+				 q->desc ? "DESC" : "ASC") < 0))
 		b.oom = true;
 	b.params[b.n++] = pint(limit + 1);
 	if (b.oom) {

@@ -122,8 +122,10 @@ int catalog_read_genre(struct db_stmt *s, struct catalog_arena *a, struct catalo
 }
 
 /* IN lists come in a few fixed sizes, padded by repeating the last id, so that the database's
- * statement cache holds a handful of statements rather than one per page size. */
-static const size_t buckets[] = { 1, 8, 32, 128, 512 };
+ * statement cache holds a handful of statements rather than one per page size. The default
+ * page size (50) and the common 100 have their own: SQLite puts every value of the list into a
+ * temporary index on each run, so padding 50 ids to 128 cost more than the look-ups. */
+static const size_t buckets[] = { 1, 8, 16, 32, 50, 64, 100, 128, 256, 512 };
 
 static size_t bucket_for(size_t n)
 {

@@ -110,8 +110,9 @@ void db_release(struct db_conn *c);
 int db_begin(struct db_conn *c, struct err *e);
 
 /* Start a read-only transaction: every statement in it sees one snapshot of the database
- * and writes are refused (SQLite: BEGIN + PRAGMA query_only; PostgreSQL: REPEATABLE READ
- * READ ONLY). It does not block writers. End it with db_commit or db_rollback. */
+ * and writes are refused with ERR_INTERNAL (SQLite: BEGIN, and a statement that would write
+ * fails before it runs; PostgreSQL: REPEATABLE READ READ ONLY). It does not block writers.
+ * End it with db_commit or db_rollback. */
 int db_begin_read(struct db_conn *c, struct err *e);
 
 /* End the open transaction. db_commit: -1 with *e set when the commit fails (ERR_CONFLICT

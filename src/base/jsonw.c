@@ -1,0 +1,225 @@
+/* jsonw.c — JSON text into a bounded buffer, as jansson's compact dump writes it (see jsonw.h). */
+#include "base/jsonw.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/utf8.h"
+
+void jsonw_init(struct jsonw *w, size_t max)
+{
+	buf_init(&w->buf, max);
+	w->failed = false;
+}
+
+void jsonw_release(struct jsonw *w)
+{
+	buf_release(&w->buf);
+	w->failed = false;
+}
+
+/* Most appends are a few bytes into room already there: copy them without a call into buf.c,
+ * keeping its invariant (NUL after the content) by hand. */
+static inline void put(struct jsonw *w, const char *s, size_t n)
+{
+	struct buf *b = &w->buf;
+
+	if (w->failed)
+		return;
+	if (b->data && b->len + n < b->cap && b->len + n <= (b->max ? b->max : BUF_MAX_DEFAULT)) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return;
+	}
+	if (buf_add(b, s, n) < 0)
+		w->failed = true;
+}
+
+/* The comma a value needs: one after anything but an opening bracket or a key's colon. A
+ * string or number never ends in one of these (a string ends with its quote). */
+static void sep(struct jsonw *w)
+{
+	char last;
+
+	if (w->failed || w->buf.len == 0)
+		return;
+	last = w->buf.data[w->buf.len - 1];
+	if (last != '{' && last != '[' && last != ':')
+		put(w, ",", 1);
+}
+
+void jsonw_obj_begin(struct jsonw *w)
+{
+	sep(w);
+	put(w, "{", 1);
+}
+
+void jsonw_obj_end(struct jsonw *w)
+{
+	put(w, "}", 1);
+}
+
+void jsonw_arr_begin(struct jsonw *w)
+{
+	sep(w);
+	put(w, "[", 1);
+}
+
+void jsonw_arr_end(struct jsonw *w)
+{
+	put(w, "]", 1);
+}
+
+static void put_string(struct jsonw *w, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t len = strlen(s);
+	const char *run = s, *end = s + len;
+
+	if (!utf8_valid(s, len)) {
+		w->failed = true;
+		return;
+	}
+	put(w, "\"", 1);
+	/* Copy runs of plain bytes at once; only the few characters JSON needs escaped stop a run. */
+	for (const char *p = s; p < end; p++) {
+		unsigned char c = (unsigned char)*p;
+		char esc[6];
+		size_t n = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		put(w, run, (size_t)(p - run));
+		run = p + 1;
+		esc[0] = '\\';
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			n = 6;
+		}
+		put(w, esc, n);
+	}
+	put(w, run, (size_t)(end - run));
+	put(w, "\"", 1);
+}
+
+/* True for printable ASCII without '"' or '\\': text that is its own JSON string body. */
+static bool plain_ascii(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			return false;
+	}
+	return true;
+}
+
+void jsonw_key(struct jsonw *w, const char *key)
+{
+	char tmp[64];
+	size_t n = strlen(key);
+
+	sep(w);
+	/* Keys are nearly always short literals that need no escape: write quote, key, quote and
+	 * colon in one append. Anything else goes the long way. */
+	if (n + 3 <= sizeof(tmp) && plain_ascii(key, n)) {
+		tmp[0] = '"';
+		memcpy(tmp + 1, key, n);
+		tmp[n + 1] = '"';
+		tmp[n + 2] = ':';
+		put(w, tmp, n + 3);
+		return;
+	}
+	put_string(w, key);
+	put(w, ":", 1);
+}
+
+void jsonw_str(struct jsonw *w, const char *s)
+{
+	sep(w);
+	if (s)
+		put_string(w, s);
+	else
+		put(w, "null", 4);
+}
+
+void jsonw_int(struct jsonw *w, int64_t v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	/* Through unsigned, so INT64_MIN negates without overflow. */
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	sep(w);
+	put(w, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void jsonw_real(struct jsonw *w, double v)
+{
+	char tmp[40];
+	int n;
+	char *e;
+
+	sep(w);
+	if (!isfinite(v)) {
+		put(w, "null", 4);
+		return;
+	}
+	/* jansson's jsonp_dtostr with its default precision: 17 significant digits round-trip. */
+	n = snprintf(tmp, sizeof(tmp) - 2, "%.17g", v);
+	if (n < 0 || (size_t)n >= sizeof(tmp) - 2) {
+		w->failed = true;
+		return;
+	}
+	if (!strchr(tmp, '.') && !strchr(tmp, 'e')) {
+		memcpy(tmp + n, ".0", 3);
+		n += 2;
+	}
+	e = strchr(tmp, 'e');
+	if (e) {
+		/* "1e+20" → "1e20", "1e-05" → "1e-5": drop the '+' and the exponent's leading zeros. */
+		char *start = e + 1, *from = e + 2;
+
+		if (*start == '-')
+			start++;
+		while (*from == '0')
+			from++;
+		if (from != start) {
+			memmove(start, from, (size_t)(tmp + n - from) + 1);
+			n -= (int)(from - start);
+		}
+	}
+	put(w, tmp, (size_t)n);
+}
+
+void jsonw_bool(struct jsonw *w, bool v)
+{
+	sep(w);
+	if (v)
+		put(w, "true", 4);
+	else
+		put(w, "false", 5);
+}
+
+void jsonw_null(struct jsonw *w)
+{
+	sep(w);
+	put(w, "null", 4);
+}

@@ -1,0 +1,58 @@
+/* jsonw.h — writing JSON text straight into a bounded buffer, for hot paths.
+ *
+ * Building a jansson tree only to dump it costs a malloc per value and a second pass; a page
+ * of 50 tracks spent more time there than in the database. A writer appends text instead,
+ * byte for byte what json_dumpb(…, JSON_COMPACT) writes for the same values, so a handler can
+ * switch to it without its answers changing:
+ *   - strings are escaped as jansson does ('"', '\\', \b \f \n \r \t, other control characters
+ *     as \u00XX in capitals; '/' and non-ASCII are left alone);
+ *   - integers are plain decimal; reals are "%.17g" with ".0" added when there is neither a
+ *     '.' nor an 'e', and the exponent without '+' or leading zeros ("1e20", "1e-5").
+ * Two deliberate differences, neither reachable with values read from the database: a string
+ * that is not valid UTF-8 fails the writer (jansson's json_string gives NULL, and the member
+ * silently disappears), and a real that is not finite is written as null (jansson refuses it).
+ *
+ * Separators are implied: every value, key and container opened after another value gets its
+ * comma, so callers write members in order and never think about commas.
+ *
+ * Errors are sticky: once an append fails (the buffer's cap, or memory) or a string is not
+ * UTF-8, `failed` is set, later calls do nothing, and the text must not be used.
+ * Ownership: the writer owns `buf`; take the text with buf_detach(&w->buf, …) or read it in
+ * place before jsonw_release().
+ */
+#ifndef TONEARM_BASE_JSONW_H
+#define TONEARM_BASE_JSONW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+
+struct jsonw {
+	struct buf buf;
+	bool failed;
+};
+
+/* An empty writer whose text may grow to `max` bytes (0: the buffer's default cap). */
+void jsonw_init(struct jsonw *w, size_t max);
+
+/* Free the text; the writer is empty (and not failed) afterwards. */
+void jsonw_release(struct jsonw *w);
+
+void jsonw_obj_begin(struct jsonw *w);
+void jsonw_obj_end(struct jsonw *w);
+void jsonw_arr_begin(struct jsonw *w);
+void jsonw_arr_end(struct jsonw *w);
+
+/* A member's key (escaped like any string), then its value with one of the calls below. */
+void jsonw_key(struct jsonw *w, const char *key);
+
+/* A string; NULL writes null. */
+void jsonw_str(struct jsonw *w, const char *s);
+void jsonw_int(struct jsonw *w, int64_t v);
+void jsonw_real(struct jsonw *w, double v);
+void jsonw_bool(struct jsonw *w, bool v);
+void jsonw_null(struct jsonw *w);
+
+#endif

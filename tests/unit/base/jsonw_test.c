@@ -1,0 +1,165 @@
+/* jsonw: the text is byte for byte what jansson's compact dump writes for the same values,
+ * since the browse API switched from jansson trees to the writer without changing answers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "base/jsonw.h"
+
+/* Dump `v` (stolen) with jansson the way http_res_json does. */
+static char *jansson_text(json_t *v)
+{
+	char *s;
+
+	assert_non_null(v);
+	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(v);
+	assert_non_null(s);
+	return s;
+}
+
+static void expect_same(struct jsonw *w, json_t *v)
+{
+	char *want = jansson_text(v);
+
+	assert_false(w->failed);
+	assert_string_equal(buf_str(&w->buf), want);
+	free(want);
+}
+
+static void test_strings(void **state)
+{
+	static const char *const cases[] = {
+		"", "plain", "quote \" and backslash \\", "slash / stays", "\b\f\n\r\t", "\x01\x1f\x7f",
+		"Árvore 夜 Звезда 🎵", "a\x1b[0m", "end\\",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct jsonw w;
+
+		jsonw_init(&w, 0);
+		jsonw_str(&w, cases[i]);
+		expect_same(&w, json_string(cases[i]));
+		jsonw_release(&w);
+	}
+}
+
+static void test_numbers(void **state)
+{
+	static const double reals[] = {
+		0.0, -0.0, 1.0, -1.0, 0.1, -21.7, 5.5, 1e20, 1e21, 1e22, 1.5e300, 1e-5, 1.25e-7, 123456789012345678.0,
+		DBL_MAX, DBL_MIN, 4.9e-324, 3.14159265358979, -89.999999999999,
+	};
+	static const int64_t ints[] = { 0, 1, -1, 42, 9007199254740993LL, INT64_MAX, INT64_MIN };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
+		struct jsonw w;
+
+		jsonw_init(&w, 0);
+		jsonw_real(&w, reals[i]);
+		expect_same(&w, json_real(reals[i]));
+		jsonw_release(&w);
+	}
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		struct jsonw w;
+
+		jsonw_init(&w, 0);
+		jsonw_int(&w, ints[i]);
+		expect_same(&w, json_integer(ints[i]));
+		jsonw_release(&w);
+	}
+}
+
+static void test_nesting_and_commas(void **state)
+{
+	struct jsonw w;
+	json_t *o = json_object(), *a = json_array(), *inner = json_object();
+
+	(void)state;
+	jsonw_init(&w, 0);
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "items");
+	jsonw_arr_begin(&w);
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "x");
+	jsonw_null(&w);
+	jsonw_key(&w, "b");
+	jsonw_bool(&w, true);
+	jsonw_key(&w, "e");
+	jsonw_arr_begin(&w);
+	jsonw_arr_end(&w);
+	jsonw_obj_end(&w);
+	jsonw_int(&w, 3);
+	jsonw_str(&w, "s");
+	jsonw_bool(&w, false);
+	jsonw_arr_end(&w);
+	jsonw_key(&w, "next:{");
+	jsonw_str(&w, NULL);
+	jsonw_obj_end(&w);
+
+	json_object_set_new(inner, "x", json_null());
+	json_object_set_new(inner, "b", json_true());
+	json_object_set_new(inner, "e", json_array());
+	json_array_append_new(a, inner);
+	json_array_append_new(a, json_integer(3));
+	json_array_append_new(a, json_string("s"));
+	json_array_append_new(a, json_false());
+	json_object_set_new(o, "items", a);
+	json_object_set_new(o, "next:{", json_null());
+	expect_same(&w, o);
+	jsonw_release(&w);
+}
+
+static void test_failures_are_sticky(void **state)
+{
+	struct jsonw w;
+
+	(void)state;
+	/* Not UTF-8: refused, as the database would have refused to store it. */
+	jsonw_init(&w, 0);
+	jsonw_arr_begin(&w);
+	jsonw_str(&w, "bad \xff");
+	jsonw_str(&w, "good");
+	assert_true(w.failed);
+	jsonw_release(&w);
+	assert_false(w.failed);
+
+	/* Past the cap: refused, and nothing later is appended. */
+	jsonw_init(&w, 8);
+	jsonw_str(&w, "0123456789");
+	assert_true(w.failed);
+	jsonw_int(&w, 1);
+	assert_true(w.failed);
+	assert_true(w.buf.len <= 8);
+	jsonw_release(&w);
+
+	/* Not finite: null (jansson has no value for it). */
+	jsonw_init(&w, 0);
+	jsonw_real(&w, NAN);
+	jsonw_real(&w, INFINITY);
+	assert_false(w.failed);
+	assert_string_equal(buf_str(&w.buf), "null,null");
+	jsonw_release(&w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_nesting_and_commas),
+		cmocka_unit_test(test_failures_are_sticky),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
