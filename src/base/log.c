@@ -1,5 +1,6 @@
 #include "base/log.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -68,31 +69,140 @@ static json_t *log_string(const char *s)
 	return j;
 }
 
-static void log_emit(json_t *line)
+/* write(2) all of `n` bytes under the mutex, so that this batch or line is never interleaved
+ * with another thread's (a pipe writes more than PIPE_BUF bytes in pieces; a regular file can
+ * take a short write on a signal). A failing descriptor drops the rest: logging never blocks
+ * the caller on an error and never retries forever. */
+static void log_write_locked(const char *p, size_t n)
+{
+	pthread_mutex_lock(&log_lock);
+	for (size_t off = 0; off < n;) {
+		ssize_t w = write(log_fd, p + off, n - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	pthread_mutex_unlock(&log_lock);
+}
+
+/* A thread's batch of whole lines: buf[0..len) always ends at a line boundary. */
+struct log_buffer {
+	char *buf;
+	size_t len, cap;
+	void (*on_pending)(void *arg);
+	void *arg;
+};
+
+static _Thread_local struct log_buffer *log_tbuf;
+
+int log_thread_buffer_begin(size_t cap, void (*on_pending)(void *arg), void *arg)
+{
+	struct log_buffer *b;
+
+	if (log_tbuf)
+		return -1;
+	if (cap < 1024)
+		cap = 1024;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -1;
+	b->buf = malloc(cap);
+	if (!b->buf) {
+		free(b);
+		return -1;
+	}
+	b->cap = cap;
+	b->on_pending = on_pending;
+	b->arg = arg;
+	log_tbuf = b;
+	return 0;
+}
+
+void log_thread_flush(void)
+{
+	struct log_buffer *b = log_tbuf;
+
+	if (!b || b->len == 0)
+		return;
+	log_write_locked(b->buf, b->len);
+	b->len = 0;
+}
+
+bool log_thread_pending(void)
+{
+	return log_tbuf && log_tbuf->len > 0;
+}
+
+void log_thread_buffer_end(void)
+{
+	struct log_buffer *b = log_tbuf;
+
+	if (!b)
+		return;
+	log_thread_flush();
+	log_tbuf = NULL;
+	free(b->buf);
+	free(b);
+}
+
+#define LOG_DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6))
+
+/* Serialise `line` straight into the thread's buffer. Returns false if it cannot take the line
+ * even when empty (the caller then writes it directly, after flushing). */
+static bool log_buffered(struct log_buffer *b, json_t *line, enum log_level level)
+{
+	size_t n, room = b->cap - b->len;
+
+	/* json_dumpb returns the size it needs even when that does not fit; the newline needs one
+	 * more byte. What it wrote past a failed fit is ignored: len has not moved. */
+	n = json_dumpb(line, b->buf + b->len, room, LOG_DUMP_FLAGS);
+	if (n == 0)
+		return true; /* cannot be serialised: dropped, as unbuffered */
+	if (n + 1 > room) {
+		if (n + 1 > b->cap)
+			return false;
+		log_thread_flush();
+		n = json_dumpb(line, b->buf, b->cap, LOG_DUMP_FLAGS);
+		if (n == 0 || n + 1 > b->cap)
+			return false;
+	}
+	bool was_empty = b->len == 0;
+
+	b->buf[b->len + n] = '\n';
+	b->len += n + 1;
+	if (level >= LOG_WARN)
+		log_thread_flush();
+	else if (was_empty && b->on_pending)
+		b->on_pending(b->arg);
+	return true;
+}
+
+static void log_emit(json_t *line, enum log_level level)
 {
 	char stack[4096];
 	char *heap = NULL, *out = stack;
 	size_t n;
 
-	n = json_dumpb(line, stack, sizeof(stack) - 1, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+	if (log_tbuf) {
+		if (log_buffered(log_tbuf, line, level))
+			return;
+		log_thread_flush(); /* keep this thread's order: what it buffered goes first */
+	}
+	n = json_dumpb(line, stack, sizeof(stack) - 1, LOG_DUMP_FLAGS);
 	if (n == 0)
 		return;
 	if (n >= sizeof(stack) - 1) {
 		heap = malloc(n + 1);
 		if (!heap)
 			return;
-		n = json_dumpb(line, heap, n, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+		n = json_dumpb(line, heap, n, LOG_DUMP_FLAGS);
 		out = heap;
 	}
 	out[n++] = '\n';
-	pthread_mutex_lock(&log_lock);
-	for (size_t off = 0; off < n;) {
-		ssize_t w = write(log_fd, out + off, n - off);
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	pthread_mutex_unlock(&log_lock);
+	log_write_locked(out, n);
 	free(heap);
 }
 
@@ -141,7 +251,7 @@ void log_kv(enum log_level level, const char *request_id, const char *msg, const
 		else
 			json_decref(v);
 	}
-	log_emit(line);
+	log_emit(line, level);
 	json_decref(line);
 }
 
