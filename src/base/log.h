@@ -5,9 +5,11 @@
  * writes each line with write(2) under a process-wide mutex; a thread with a buffer (an event
  * loop: log_thread_buffer_begin) collects whole lines and writes them in batches under the same
  * mutex. Either way a line is never torn or interleaved with another, and one thread's lines
- * appear in the order it logged them. Values are escaped by jansson, so
- * a hostile string (quotes, control bytes, invalid UTF-8) cannot forge a field or a line:
- * invalid UTF-8 is replaced by U+FFFD before it is logged.
+ * appear in the order it logged them. Values are escaped as JSON (the same text jansson would
+ * write), so a hostile string (quotes, control bytes, invalid UTF-8) cannot forge a field or a
+ * line: invalid UTF-8 is replaced by U+FFFD before it is logged. A field named "time",
+ * "level", "request_id" or "msg" is dropped; a key given twice keeps the first place and the
+ * last value; a non-finite real is left out.
  *
  * Logging is process-wide state (like syslog): log_setup() once at start-up, before threads.
  * Never log a password, a token or a key.
