@@ -274,7 +274,6 @@ out:
 struct auth *auth_new(struct db *db, const struct auth_options *opt, struct err *e)
 {
 	struct auth *a = calloc(1, sizeof(*a));
-	char pw[40];
 
 	if (!a) {
 		err_set(e, ERR_NOMEM, "out of memory");
@@ -296,11 +295,10 @@ struct auth *auth_new(struct db *db, const struct auth_options *opt, struct err 
 	if (keys_add(a, true, NULL, e) < 0 || auth_keys_load(a, e) < 0)
 		goto fail;
 	atomic_store(&a->keys_checked_ns, clock_mono_ns());
-	/* The dummy hash has the configured cost, so an unknown name costs what a known one does. */
-	if (auth_password_generate(pw, sizeof(pw)) < 0 ||
-	    auth_password_hash(&a->opt.argon2, pw, strlen(pw), &a->dummy_hash, e) < 0)
+	/* The dummy hash has the configured cost, so an unknown name costs what a known one does;
+	 * it is built, not hashed (see auth_password_dummy), which keeps an Argon2id run off every start. */
+	if (auth_password_dummy(&a->opt.argon2, &a->dummy_hash, e) < 0)
 		goto fail;
-	OPENSSL_cleanse(pw, sizeof(pw));
 	return a;
 fail:
 	err_wrap(e, "identity");

@@ -20,6 +20,7 @@
 
 #include "auth/b64url.h"
 #include "base/json.h"
+#include "base/pages.h"
 
 #define COORD_B64 44  /* a 32-byte coordinate in base64url (43) and its NUL */
 #define CACHE_SLOTS 2048
@@ -61,7 +62,7 @@ struct auth_keyring *auth_keyring_new(const char *issuer, struct err *e)
 	struct auth_keyring *kr = calloc(1, sizeof(*kr));
 
 	if (!kr || !(kr->issuer = strdup(issuer ? issuer : "")) ||
-	    !(kr->cache = calloc(CACHE_SLOTS, sizeof(*kr->cache)))) {
+	    !(kr->cache = pages_alloc(CACHE_SLOTS * sizeof(*kr->cache)))) {
 		if (kr) {
 			free(kr->issuer);
 			free(kr);
@@ -84,8 +85,8 @@ void auth_keyring_free(struct auth_keyring *kr)
 	pthread_rwlock_destroy(&kr->lock);
 	for (int i = 0; i < CACHE_LOCKS; i++)
 		pthread_mutex_destroy(&kr->cache_lock[i]);
-	OPENSSL_cleanse(kr->cache, CACHE_SLOTS * sizeof(*kr->cache));
-	free(kr->cache);
+	/* Not cleansed: that would touch every page; unmapped memory comes back only zeroed. */
+	pages_free(kr->cache, CACHE_SLOTS * sizeof(*kr->cache));
 	free(kr->issuer);
 	free(kr);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <argon2.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #define SALT_LEN 16
@@ -42,6 +43,48 @@ int auth_password_hash(const struct auth_argon2 *p, const char *pw, size_t len, 
 		free(enc);
 		return err_set(e, rc == ARGON2_MEMORY_ALLOCATION_ERROR ? ERR_NOMEM : ERR_INVALID,
 			       "argon2id: %s", argon2_error_message(rc));
+	}
+	*out = enc;
+	return 0;
+}
+
+/* Standard base64 without padding, as PHC strings (and libargon2's decoder) want it. */
+static size_t b64_nopad(char *out, const unsigned char *in, size_t n)
+{
+	size_t len = (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+
+	while (len && out[len - 1] == '=')
+		out[--len] = '\0';
+	return len;
+}
+
+int auth_password_dummy(const struct auth_argon2 *p, char **out, struct err *e)
+{
+	unsigned char salt[SALT_LEN], tag[HASH_LEN];
+	char salt64[4 * ((SALT_LEN + 2) / 3) + 1], tag64[4 * ((HASH_LEN + 2) / 3) + 1];
+	size_t cap;
+	char *enc;
+
+	*out = NULL;
+	/* libargon2's own limits (argon2.h), checked here because nothing is hashed now (its
+	 * maximum memory is past what a uint32_t of KiB can say). */
+	if (p->parallelism < ARGON2_MIN_LANES || p->parallelism > ARGON2_MAX_LANES ||
+	    p->iterations < ARGON2_MIN_TIME || p->memory_kib < 8 * p->parallelism)
+		return err_set(e, ERR_INVALID, "argon2id: parameters out of range (m=%u, t=%u, p=%u)", p->memory_kib,
+			       p->iterations, p->parallelism);
+	if (RAND_bytes(salt, sizeof(salt)) != 1 || RAND_bytes(tag, sizeof(tag)) != 1)
+		return err_set(e, ERR_INTERNAL, "random source failed");
+	b64_nopad(salt64, salt, sizeof(salt));
+	b64_nopad(tag64, tag, sizeof(tag));
+	cap = argon2_encodedlen(p->iterations, p->memory_kib, p->parallelism, SALT_LEN, HASH_LEN, Argon2_id);
+	enc = malloc(cap);
+	if (!enc)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	int n = snprintf(enc, cap, "$argon2id$v=%d$m=%u,t=%u,p=%u$%s$%s", ARGON2_VERSION_NUMBER, p->memory_kib,
+			 p->iterations, p->parallelism, salt64, tag64);
+	if (n < 0 || (size_t)n >= cap) {
+		free(enc);
+		return err_set(e, ERR_INTERNAL, "argon2id: encoded hash does not fit");
 	}
 	*out = enc;
 	return 0;

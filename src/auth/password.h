@@ -36,6 +36,15 @@ int auth_password_hash(const struct auth_argon2 *p, const char *pw, size_t len, 
  * The comparison inside libargon2 is constant-time. */
 int auth_password_verify(const char *encoded, const char *pw, size_t len);
 
+/* A PHC string with parameters `p`, a random salt and a random tag, which no password matches
+ * (a 256-bit tag: the chance is 2^-256) but which costs auth_password_verify() exactly what a
+ * real hash with `p` costs: verification recomputes Argon2id with the parameters in the string.
+ * Sign-in verifies against it when the name is unknown, so timing does not tell names apart;
+ * building it costs no hash (it used to be the hash of a random password: one more Argon2id
+ * run on every start). *out is caller-freed. -1 with ERR_INVALID (parameters libargon2 would
+ * refuse), ERR_NOMEM or ERR_INTERNAL (random source). */
+int auth_password_dummy(const struct auth_argon2 *p, char **out, struct err *e);
+
 /* True when `encoded` was made with parameters other than `p` (so sign-in should re-hash). */
 bool auth_password_needs_rehash(const struct auth_argon2 *p, const char *encoded);
 

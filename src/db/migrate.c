@@ -1,9 +1,9 @@
 /* migrate.c — applying the embedded schema migrations (see migrate.h).
  *
- * Each step runs in its own transaction together with its schema_migrations row, so a
- * crash leaves the database at a step boundary. Before every step the whole record is
- * checked against the embedded files again: the lock is taken per transaction, and another
- * node may have moved the schema on in between.
+ * All pending steps run in one transaction together with their schema_migrations rows, so a
+ * crash or a failing step leaves the database where it was. The record is checked against the
+ * embedded files inside that transaction, under the lock, so another node that moved the schema
+ * on just before is seen.
  */
 #include "db/migrate.h"
 
@@ -180,19 +180,48 @@ static int check_record(const char *backend, const struct db_migration **steps, 
 	return 0;
 }
 
-/* One transaction: lock, check, apply the first pending step. *applied_one says whether
- * a step was applied (0 returned and nothing applied: the schema is current). */
-static int migrate_one(struct db_conn *c, const char *backend, const struct db_migration **steps,
-		       size_t n, bool *applied_one, struct err *e)
+/* Apply step `m` and record it, inside the caller's transaction. */
+static int apply_step(struct db_conn *c, const char *backend, const struct db_migration *m, struct err *e)
+{
+	struct db_stmt *s = NULL;
+	struct timespec now;
+	char sum[65];
+	int ret = -1;
+
+	if (db_exec(c, m->sql, e) < 0) {
+		err_wrap(e, "migrate: %s/%04d_%s.sql", backend, m->version, m->name);
+		goto out;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (sha256_hex(m->sql, sum, e) < 0)
+		goto out;
+	s = db_prepare(c, "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
+		       "VALUES ($1, $2, $3, $4)", e);
+	if (!s || db_bind_int(s, 1, m->version) < 0 || db_bind_str(s, 2, m->name) < 0 ||
+	    db_bind_str(s, 3, sum) < 0 ||
+	    db_bind_int(s, 4, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000) < 0 ||
+	    db_step(s, e) != 0)
+		goto out;
+	ret = 0;
+out:
+	db_finalize(s);
+	return ret;
+}
+
+/* One transaction: lock, check the record against the files, apply every pending step in
+ * order, each with its record row, commit. One commit instead of one per step: a first start
+ * applies every step, and each commit costs a WAL append (and on PostgreSQL a flush and a round
+ * trip). A crash or a failing step rolls the whole batch back, so the database is still at a
+ * step boundary (the one it started from). */
+static int migrate_pending(struct db_conn *c, const char *backend, const struct db_migration **steps,
+			   size_t n, struct err *e)
 {
 	struct record r = { 0 };
 	const struct db_migration *m = NULL;
 	struct db_stmt *s = NULL;
-	char sum[65];
-	struct timespec now;
+	size_t applied = 0;
 	int ret = -1;
 
-	*applied_one = false;
 	if (db_begin(c, e) < 0)
 		goto out;
 	if (strcmp(backend, "postgres") == 0) {
@@ -213,30 +242,24 @@ static int migrate_one(struct db_conn *c, const char *backend, const struct db_m
 		ret = 0;
 		goto out;
 	}
-	if (db_exec(c, m->sql, e) < 0) {
-		err_wrap(e, "migrate: %s/%04d_%s.sql", backend, m->version, m->name);
-		goto out;
+	/* check_record() found the first pending step and made sure nothing after it is applied
+	 * (no gap is left behind), so every step from there on is pending. */
+	for (size_t i = 0; i < n; i++) {
+		if (steps[i]->version < m->version)
+			continue;
+		if (apply_step(c, backend, steps[i], e) < 0)
+			goto out;
+		applied++;
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (sha256_hex(m->sql, sum, e) < 0)
-		goto out;
-	s = db_prepare(c, "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
-		       "VALUES ($1, $2, $3, $4)", e);
-	if (!s || db_bind_int(s, 1, m->version) < 0 || db_bind_str(s, 2, m->name) < 0 ||
-	    db_bind_str(s, 3, sum) < 0 ||
-	    db_bind_int(s, 4, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000) < 0 ||
-	    db_step(s, e) != 0)
-		goto out;
-	db_finalize(s);
-	s = NULL;
 	if (db_commit(c, e) < 0) {
-		err_wrap(e, "migrate: %s/%04d_%s.sql", backend, m->version, m->name);
+		err_wrap(e, "migrate: applying %zu steps from %s/%04d_%s.sql", applied, backend, m->version, m->name);
 		goto out;
 	}
-	log_kv(LOG_INFO, NULL, "applied migration",
-	       LOG_FIELDS(LOG_STR("backend", backend), LOG_INT("version", m->version),
-			  LOG_STR("name", m->name)));
-	*applied_one = true;
+	for (size_t i = 0; i < n; i++)
+		if (steps[i]->version >= m->version)
+			log_kv(LOG_INFO, NULL, "applied migration",
+			       LOG_FIELDS(LOG_STR("backend", backend), LOG_INT("version", steps[i]->version),
+					  LOG_STR("name", steps[i]->name)));
 	ret = 0;
 out:
 	db_finalize(s);
@@ -254,7 +277,6 @@ int db_migrate_steps(struct db *db, const struct db_migration *all, struct err *
 	const struct db_migration **steps = NULL;
 	struct db_conn *c = NULL;
 	size_t n = 0;
-	bool more = true;
 	int ret = -1;
 
 	if (steps_for(all, backend, &steps, &n, e) < 0)
@@ -262,9 +284,8 @@ int db_migrate_steps(struct db *db, const struct db_migration *all, struct err *
 	c = db_acquire(db, e);
 	if (!c)
 		goto out;
-	while (more)
-		if (migrate_one(c, backend, steps, n, &more, e) < 0)
-			goto out;
+	if (migrate_pending(c, backend, steps, n, e) < 0)
+		goto out;
 	ret = 0;
 out:
 	db_release(c);

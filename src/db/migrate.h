@@ -2,7 +2,7 @@
  *
  * Each step is one SQL file per backend, src/db/migrations/<backend>/NNNN_name.sql; the build
  * embeds them all into db_migrations[] (cmake/embed_migrations.cmake). db_migrate() applies the
- * steps a database lacks, each in its own transaction, and records version, name and the
+ * steps a database lacks, all in one transaction, and records version, name and the
  * SHA-256 of the SQL; a recorded step whose SQL has since changed is refused, naming it.
  *
  * Rules for a step: never edit one that has shipped (add a new step instead); a file may
@@ -33,10 +33,10 @@ struct db_migration {
 extern const struct db_migration db_migrations[];
 
 /* Bring the database's schema up to date with db_migrations[] for its backend: apply, in
- * version order, each step not yet recorded in schema_migrations, each in one transaction
- * with its record. Safe when several processes start at once (PostgreSQL: an advisory
+ * version order, each step not yet recorded in schema_migrations, with its record, all in one
+ * transaction (all pending steps are applied, or none). Safe when several processes start at once (PostgreSQL: an advisory
  * lock; SQLite: BEGIN IMMEDIATE), and a no-op when nothing is pending.
- * Returns 0, or -1 with *e set, having applied nothing further:
+ * Returns 0, or -1 with *e set, having applied none of the pending steps:
  *   ERR_CONFLICT    a recorded step's checksum differs from its file (the message names the
  *                   version and the file), or a step is missing below an applied one;
  *   ERR_UNSUPPORTED the database records a version this binary does not know (it is newer);

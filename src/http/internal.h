@@ -65,6 +65,11 @@ struct http_loop {
 	h2o_linklist_t conns;            /* struct http_conn: every open connection */
 	size_t nconns;
 	bool stopping;
+	/* This loop's log lines are buffered (base/log.h) and written in batches; the timer
+	 * writes them at most LOG_FLUSH_INTERVAL_MS after the first one, armed only while lines
+	 * wait, so an idle loop does not wake up for it. */
+	h2o_timeout_t log_flush;
+	h2o_timeout_entry_t log_flush_entry;
 };
 
 struct http_server {

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/pages.h"
+
 #define NSHARDS 64
 #define NIL UINT32_MAX
 #define DEFAULT_MAX_KEYS 65536
@@ -162,7 +164,7 @@ static void mem_free(struct ratelimit *rl)
 
 	for (int k = 0; k < NSHARDS; k++) {
 		pthread_mutex_destroy(&m->shards[k].lock);
-		free(m->shards[k].ents);
+		pages_free(m->shards[k].ents, (size_t)m->shards[k].cap * sizeof(struct entry));
 		free(m->shards[k].heads);
 	}
 	free(m);
@@ -195,7 +197,8 @@ struct ratelimit *ratelimit_memory_new(size_t max_keys, struct err *e)
 		s->cap = per;
 		s->hmask = hcap - 1;
 		s->newest = s->oldest = NIL;
-		s->ents = calloc(per, sizeof(*s->ents));
+		/* Zero pages: an entry becomes resident when it is handed out (see pages.h). */
+		s->ents = pages_alloc((size_t)per * sizeof(*s->ents));
 		s->heads = malloc(hcap * sizeof(*s->heads));
 		if (!s->ents || !s->heads) {
 			for (k++; k < NSHARDS; k++)

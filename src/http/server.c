@@ -191,6 +191,21 @@ static void loop_drain(struct http_loop *lp)
 	}
 }
 
+static void on_log_flush(h2o_timeout_entry_t *entry)
+{
+	(void)entry;
+	log_thread_flush();
+}
+
+/* The loop's log buffer just received its first line: write it out within the interval. */
+static void on_log_pending(void *arg)
+{
+	struct http_loop *lp = arg;
+
+	if (!h2o_timeout_is_linked(&lp->log_flush_entry))
+		h2o_timeout_link(lp->ctx.loop, &lp->log_flush, &lp->log_flush_entry);
+}
+
 static void *loop_main(void *arg)
 {
 	struct http_loop *lp = arg;
@@ -202,6 +217,12 @@ static void *loop_main(void *arg)
 	lp->accept.hosts = srv->conf.hosts;
 	lp->accept.ssl_ctx = srv->ssl_ctx;
 	h2o_multithread_register_receiver(lp->ctx.queue, &lp->done, http_on_jobs_done);
+	h2o_timeout_init(lp->ctx.loop, &lp->log_flush, LOG_FLUSH_INTERVAL_MS);
+	lp->log_flush_entry.cb = on_log_flush;
+	/* Without a buffer (out of memory) lines are written one by one: slower, still whole. */
+	if (log_thread_buffer_begin(LOG_BUFFER_DEFAULT, on_log_pending, lp) < 0)
+		log_kv(LOG_WARN, NULL, "http: no log buffer for this loop; writing lines one by one",
+		       LOG_FIELDS(LOG_INT("loop", lp->index)));
 
 	lp->listener = h2o_evloop_socket_create(lp->ctx.loop, lp->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
 	lp->listener->data = lp;
@@ -220,6 +241,12 @@ static void *loop_main(void *arg)
 		h2o_evloop_run(lp->ctx.loop, lp->wake ? INT32_MAX : 100);
 
 	loop_drain(lp);
+	/* Every request of this loop has been logged: write what is buffered before the loop
+	 * goes (a stop by SIGTERM loses no line). What h2o logs while disposing is unbuffered. */
+	log_thread_buffer_end();
+	if (h2o_timeout_is_linked(&lp->log_flush_entry))
+		h2o_timeout_unlink(&lp->log_flush_entry);
+	h2o_timeout_dispose(lp->ctx.loop, &lp->log_flush);
 
 	if (lp->wake) {
 		h2o_socket_read_stop(lp->wake);

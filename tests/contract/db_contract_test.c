@@ -256,6 +256,27 @@ static void test_migrate_failed_step_is_atomic(void **state)
 	assert_int_equal(fx_int(c, "SELECT count(*) FROM schema_migrations"), n);
 	db_release(c);
 
+	/* Pending steps are applied together or not at all: a failing second step takes the
+	 * first one back with it. */
+	{
+		const struct db_migration good_bad[] = {
+			{ NULL, 9001, "good", "CREATE TABLE mig_good (x INTEGER)" },
+			{ NULL, 9002, "bad", "INSERT INTO no_such_table (x) VALUES (1)" },
+		};
+		struct db_migration *gb = with_steps(f, good_bad, 2);
+
+		err_clear(&e);
+		assert_int_equal(db_migrate_steps(f->db, gb, &e), -1);
+		snprintf(want, sizeof(want), "%s/9002_bad.sql", f->backend);
+		assert_non_null(strstr(e.msg, want));
+		assert_false(fx_table_exists(f, "mig_good"));
+		c = fx_acquire(f);
+		assert_int_equal(fx_int(c, "SELECT count(*) FROM schema_migrations"), n);
+		db_release(c);
+		free(gb);
+		err_clear(&e);
+	}
+
 	/* A step missing below an applied one is refused, not applied out of order. */
 	if (db_migrate_steps(f->db, gap_first, &e) < 0)
 		fail_msg("migrate: %s", e.msg);
