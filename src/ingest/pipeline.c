@@ -130,8 +130,10 @@ static int probe_or_tags(const struct ingest *ing, const struct ingest_src *src,
 {
 	const struct media_tag_audio *a = &t->audio;
 
-	if (!ing->skip_analysis || !a->known)
+	if (!ing->skip_analysis)
 		return media_probe(src->media_path, info, e);
+	if (!a->known)
+		return media_probe_known(src->media_path, a->container[0] ? a->container : NULL, info, e);
 	memset(info, 0, sizeof(*info));
 	snprintf(info->format, sizeof(info->format), "%s", a->format);
 	snprintf(info->codec, sizeof(info->codec), "%s", a->codec);

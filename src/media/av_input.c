@@ -127,11 +127,13 @@ void media_av_close(AVFormatContext **fmt, struct media_av_guard *g)
 	}
 }
 
-int media_av_open(const char *path, const struct media_source *src, AVFormatContext **fmtp, int *stream,
-		  struct media_av_guard *guard, struct err *e)
+/* `demuxer`: the container is already known (NULL: probe for it); `probe_bytes`: the probesize. */
+static int av_open(const char *path, const struct media_source *src, const char *demuxer, int probe_bytes,
+		   AVFormatContext **fmtp, int *stream, struct media_av_guard *guard, struct err *e)
 {
 	AVFormatContext *fmt = NULL;
 	AVDictionary *opts = NULL;
+	const AVInputFormat *ifmt = NULL;
 	struct stat sb;
 	char probesize[32], analyze[32], msg[128];
 	int r, ret = -1;
@@ -152,7 +154,9 @@ int media_av_open(const char *path, const struct media_source *src, AVFormatCont
 			return err_set(e, ERR_INVALID, "empty file");
 	}
 
-	snprintf(probesize, sizeof(probesize), "%d", MEDIA_PROBE_SIZE);
+	if (demuxer && !(ifmt = av_find_input_format(demuxer)))
+		return err_set(e, ERR_INTERNAL, "FFmpeg has no %s demuxer", demuxer);
+	snprintf(probesize, sizeof(probesize), "%d", probe_bytes);
 	snprintf(analyze, sizeof(analyze), "%d", MEDIA_PROBE_ANALYZE_US);
 	if (av_dict_set(&opts, "probesize", probesize, 0) < 0 || av_dict_set(&opts, "analyzeduration", analyze, 0) < 0 ||
 	    av_dict_set(&opts, "formatprobesize", probesize, 0) < 0) {
@@ -182,7 +186,7 @@ int media_av_open(const char *path, const struct media_source *src, AVFormatCont
 		fmt->pb = guard->pb;
 		fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
 	}
-	r = avformat_open_input(&fmt, path ? path : (src->name ? src->name : ""), NULL, &opts);
+	r = avformat_open_input(&fmt, path ? path : (src->name ? src->name : ""), ifmt, &opts);
 	if (r == AVERROR(ENOMEM)) {
 		err_set(e, ERR_INVALID, MEDIA_AV_ENOMEM_MSG);
 		goto out;
@@ -243,6 +247,18 @@ out:
 	if (ret < 0)
 		media_av_close(&fmt, guard);
 	return ret;
+}
+
+int media_av_open(const char *path, const struct media_source *src, AVFormatContext **fmtp, int *stream,
+		  struct media_av_guard *guard, struct err *e)
+{
+	return av_open(path, src, NULL, MEDIA_PROBE_SIZE, fmtp, stream, guard, e);
+}
+
+int media_av_open_known(const char *path, const char *demuxer, AVFormatContext **fmtp, int *stream,
+			struct media_av_guard *guard, struct err *e)
+{
+	return av_open(path, NULL, demuxer, MEDIA_PROBE_KNOWN_SIZE, fmtp, stream, guard, e);
 }
 
 /* FFmpeg names demuxers by every extension they serve ("mov,mp4,m4a,3gp,3g2,mj2"); the

@@ -43,6 +43,14 @@ struct media_av_guard {
 int media_av_open(const char *path, const struct media_source *src, AVFormatContext **fmt, int *stream,
 		  struct media_av_guard *guard, struct err *e);
 
+/* The same for a file whose container is already known (`demuxer`: FFmpeg's name, "flac",
+ * "wav"): no format probe, and stream analysis limited to MEDIA_PROBE_KNOWN_SIZE bytes. The
+ * limit matters for PCM in WAV, where FFmpeg otherwise runs every demuxer's probe over the
+ * first packets again and again to look for a compressed stream disguised as PCM (S/PDIF):
+ * most of the CPU time of importing a WAV file. ERR_INTERNAL when FFmpeg lacks the demuxer. */
+int media_av_open_known(const char *path, const char *demuxer, AVFormatContext **fmt, int *stream,
+			struct media_av_guard *guard, struct err *e);
+
 /* Close what media_av_open() opened (*fmt may be NULL). */
 void media_av_close(AVFormatContext **fmt, struct media_av_guard *guard);
 
