@@ -346,6 +346,37 @@ bool db_in_transaction(struct db_conn *c)
 	return c && c->db->ops->in_tx(c);
 }
 
+int db_savepoint(struct db_conn *c, struct err *e)
+{
+	NEED_CONN(c, e, "db_savepoint");
+	if (!c->db->ops->in_tx(c))
+		return err_set(e, ERR_INTERNAL, "db_savepoint: no transaction is open");
+	return db_exec(c, "SAVEPOINT tonearm_sp", e);
+}
+
+int db_savepoint_release(struct db_conn *c, struct err *e)
+{
+	NEED_CONN(c, e, "db_savepoint_release");
+	if (!c->db->ops->in_tx(c))
+		return err_set(e, ERR_INTERNAL, "db_savepoint_release: no transaction is open");
+	return db_exec(c, "RELEASE SAVEPOINT tonearm_sp", e);
+}
+
+int db_savepoint_rollback(struct db_conn *c, struct err *e)
+{
+	NEED_CONN(c, e, "db_savepoint_rollback");
+	if (!c->db->ops->in_tx(c))
+		return err_set(e, ERR_INTERNAL, "db_savepoint_rollback: no transaction is open");
+	/* Straight to the backend: db_exec would refuse in a spoilt transaction, and undoing
+	 * the failed part is what makes it usable again. */
+	if (c->db->ops->exec(c, "ROLLBACK TO SAVEPOINT tonearm_sp; RELEASE SAVEPOINT tonearm_sp", e) < 0) {
+		c->tx_failed = true;
+		return -1;
+	}
+	c->tx_failed = false;
+	return 0;
+}
+
 int db_exec(struct db_conn *c, const char *sql, struct err *e)
 {
 	NEED_CONN(c, e, "db_exec");

@@ -126,6 +126,17 @@ int db_rollback(struct db_conn *c, struct err *e);
 /* True while a transaction is open on `c`. */
 bool db_in_transaction(struct db_conn *c);
 
+/* One savepoint inside the open write transaction, so that a part of a batch can fail
+ * without taking the rest with it (SAVEPOINT / RELEASE / ROLLBACK TO on both backends).
+ * db_savepoint marks the point; db_savepoint_release keeps what was done since; and
+ * db_savepoint_rollback undoes it, ends the savepoint and makes the transaction usable
+ * again even after a failed statement (as PostgreSQL allows). One level only: release or
+ * roll back before the next db_savepoint. ERR_INTERNAL without an open transaction; a
+ * failure of the rollback itself (a broken connection) leaves the transaction spoilt. */
+int db_savepoint(struct db_conn *c, struct err *e);
+int db_savepoint_release(struct db_conn *c, struct err *e);
+int db_savepoint_rollback(struct db_conn *c, struct err *e);
+
 /* Run constant SQL without parameters: DDL, or several statements separated by `;`
  * (both backends run them all, stopping at the first error). Never for SQL that holds
  * input: use db_prepare and bindings. 0 or -1 with *e set. */
