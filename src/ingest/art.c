@@ -2,6 +2,7 @@
  * the hash of its bytes as art/<sha256>/orig. Resized copies (art/<sha256>/<size>.jpg) are made
  * on demand by whoever serves them; ingest keeps the original only. */
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -62,18 +63,15 @@ static int art_rank(const char *name)
 	return -1;
 }
 
-int ingest_art_folder(const char *dir, unsigned char **data, size_t *len, struct err *e)
+/* The path of the folder image in `dir` (see ingest_art_folder) into path: 1, or 0 when
+ * there is none (or the folder cannot be read). */
+static int folder_pick(const char *dir, char *path, size_t cap)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	char best[256] = "", path[4352];
-	int best_rank = 1 << 30, fd = -1, ret = -1;
-	struct stat sb;
-	unsigned char *bytes = NULL;
-	size_t got = 0;
+	char best[256] = "";
+	int best_rank = 1 << 30;
 
-	*data = NULL;
-	*len = 0;
 	if (!d)
 		return 0; /* an unreadable folder has no image we can use */
 	while ((de = readdir(d))) {
@@ -85,16 +83,35 @@ int ingest_art_folder(const char *dir, unsigned char **data, size_t *len, struct
 		}
 	}
 	closedir(d);
-	if (!best[0])
+	return best[0] && (size_t)snprintf(path, cap, "%s/%s", dir, best) < cap;
+}
+
+/* Open the image at `path` if it is one we use: 1 with *fd and *sb, 0 when not. */
+static int folder_open(const char *path, int *fd, struct stat *sb)
+{
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (*fd < 0)
 		return 0;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, best) >= sizeof(path))
+	if (fstat(*fd, sb) < 0 || !S_ISREG(sb->st_mode) || sb->st_size == 0 || (uint64_t)sb->st_size > INGEST_ART_MAX) {
+		close(*fd);
+		*fd = -1;
 		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0 ||
-	    (uint64_t)sb.st_size > INGEST_ART_MAX) {
-		ret = 0;
-		goto out;
 	}
+	return 1;
+}
+
+int ingest_art_folder(const char *dir, unsigned char **data, size_t *len, struct err *e)
+{
+	char path[4352];
+	int fd = -1, ret = -1;
+	struct stat sb;
+	unsigned char *bytes = NULL;
+	size_t got = 0;
+
+	*data = NULL;
+	*len = 0;
+	if (!folder_pick(dir, path, sizeof(path)) || !folder_open(path, &fd, &sb))
+		return 0;
 	bytes = malloc((size_t)sb.st_size);
 	if (!bytes) {
 		err_set(e, ERR_NOMEM, "out of memory");
@@ -126,4 +143,93 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return ret;
+}
+
+/* The folder image's identity as last seen: the same file (inode, size, mtime) has the same
+ * hash, so the ten or so tracks of an album read and hash their cover.jpg once. */
+struct ingest_art_seen {
+	char path[4352];
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	char hash[65];
+};
+
+static bool same_file(const struct ingest_art_seen *a, const char *path, const struct stat *sb)
+{
+	return a->path[0] && strcmp(a->path, path) == 0 && a->dev == sb->st_dev && a->ino == sb->st_ino &&
+	       a->size == sb->st_size && a->mtime.tv_sec == sb->st_mtim.tv_sec &&
+	       a->mtime.tv_nsec == sb->st_mtim.tv_nsec;
+}
+
+int ingest_art_folder_store(struct ingest *ing, const char *dir, char out[65], struct err *e)
+{
+	char path[4352], key[96];
+	struct stat sb;
+	struct store_stat st;
+	struct err se = ERR_INIT;
+	unsigned char *img = NULL;
+	size_t len = 0;
+	int fd = -1, rc;
+	bool hit = false;
+
+	out[0] = '\0';
+	if (!folder_pick(dir, path, sizeof(path)) || !folder_open(path, &fd, &sb))
+		return 0;
+	close(fd);
+	pthread_mutex_lock(&ing->art_lock);
+	for (size_t i = 0; i < INGEST_ART_SEEN && !hit; i++) {
+		if (same_file(&ing->art_seen[i], path, &sb)) {
+			memcpy(out, ing->art_seen[i].hash, 65);
+			hit = true;
+		}
+	}
+	pthread_mutex_unlock(&ing->art_lock);
+	if (hit) {
+		/* Still there? (A deleted track may have taken the last reference with it.) */
+		snprintf(key, sizeof(key), "art/%s/orig", out);
+		if (store_stat(ing->store, key, &st, &se) == 0 && st.size == (uint64_t)sb.st_size)
+			return 1;
+	}
+	rc = ingest_art_folder(dir, &img, &len, e);
+	if (rc <= 0)
+		return rc;
+	rc = ingest_art_store(ing, img, len, out, e);
+	free(img);
+	if (rc < 0)
+		return -1;
+	/* Remembered by what stat said before the read: a file rewritten meanwhile gets a
+	 * different mtime and is read again next time. */
+	pthread_mutex_lock(&ing->art_lock);
+	{
+		struct ingest_art_seen *a = &ing->art_seen[ing->art_next++ % INGEST_ART_SEEN];
+
+		snprintf(a->path, sizeof(a->path), "%s", path);
+		a->dev = sb.st_dev;
+		a->ino = sb.st_ino;
+		a->size = sb.st_size;
+		a->mtime = sb.st_mtim;
+		memcpy(a->hash, out, 65);
+	}
+	pthread_mutex_unlock(&ing->art_lock);
+	return 1;
+}
+
+int ingest_art_seen_init(struct ingest *ing)
+{
+	ing->art_seen = calloc(INGEST_ART_SEEN, sizeof(*ing->art_seen));
+	if (!ing->art_seen)
+		return -1;
+	pthread_mutex_init(&ing->art_lock, NULL);
+	return 0;
+}
+
+void ingest_art_seen_release(struct ingest *ing)
+{
+	if (!ing->art_seen)
+		return;
+	pthread_mutex_destroy(&ing->art_lock);
+	free(ing->art_seen);
+	ing->art_seen = NULL;
 }

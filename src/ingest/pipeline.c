@@ -38,6 +38,11 @@ struct ingest *ingest_new(struct db *db, struct store *store, struct catalog *ca
 		err_set(e, ERR_NOMEM, "out of memory");
 		return NULL;
 	}
+	if (ingest_art_seen_init(ing) < 0) {
+		free(ing);
+		err_set(e, ERR_NOMEM, "out of memory");
+		return NULL;
+	}
 	ing->db = db;
 	ing->store = store;
 	ing->cat = cat;
@@ -65,6 +70,9 @@ void ingest_set_jobs(struct ingest *ing, struct jobs *q)
 
 void ingest_free(struct ingest *ing)
 {
+	if (!ing)
+		return;
+	ingest_art_seen_release(ing);
 	free(ing);
 }
 
@@ -158,21 +166,12 @@ static bool file_fault(const struct err *fe)
 static int cover(struct ingest *ing, const struct ingest_src *src, const struct media_tags *t,
 		 char hash[65], struct err *e)
 {
-	unsigned char *img = NULL;
-	size_t len = 0;
-	int rc;
-
 	hash[0] = '\0';
 	if (t->picture.data && t->picture.size)
 		return ingest_art_store(ing, t->picture.data, t->picture.size, hash, e);
 	if (!src->dir)
 		return 0;
-	rc = ingest_art_folder(src->dir, &img, &len, e);
-	if (rc <= 0)
-		return rc;
-	rc = ingest_art_store(ing, img, len, hash, e);
-	free(img);
-	return rc;
+	return ingest_art_folder_store(ing, src->dir, hash, e) < 0 ? -1 : 0;
 }
 
 /* What the file is. The full probe (libavformat: first packets decoded, the tail read to
