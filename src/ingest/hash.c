@@ -97,7 +97,7 @@ int ingest_hash_fd(int fd, char out[65], uint64_t *size, struct err *e)
 }
 
 int ingest_copy_fd(struct store *st, int fd, const char *key, const char *sha256, uint64_t size,
-		   struct err *e)
+		   bool unsynced, struct err *e)
 {
 	struct store_writer *w = store_write_begin(st, key, e);
 	char again[65];
@@ -113,5 +113,5 @@ int ingest_copy_fd(struct store *st, int fd, const char *key, const char *sha256
 		store_write_abort(w);
 		return err_set(e, ERR_CONFLICT, "the file changed while it was being imported");
 	}
-	return store_write_commit(w, e);
+	return unsynced ? store_write_commit_unsynced(w, e) : store_write_commit(w, e);
 }

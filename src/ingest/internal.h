@@ -51,9 +51,10 @@ int ingest_hash_fd(int fd, char out[65], uint64_t *size, struct err *e);
 
 /* Copy the fd's bytes from offset 0 into a new store object `key`, hashing them again on the
  * way; the object is committed only if they still hash to `sha256` (else ERR_CONFLICT: the
- * file changed while it was being ingested) and are `size` bytes long. */
+ * file changed while it was being ingested) and are `size` bytes long. `unsynced`: committed
+ * with store_write_commit_unsynced (durable only after a store_sync). */
 int ingest_copy_fd(struct store *st, int fd, const char *key, const char *sha256, uint64_t size,
-		   struct err *e);
+		   bool unsynced, struct err *e);
 
 /* Lower-case hex of a SHA-256 digest of `len` bytes in memory. */
 void ingest_sha256_hex(const void *data, size_t len, char out[65]);

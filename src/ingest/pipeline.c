@@ -99,6 +99,7 @@ struct ingest_item {
 	struct media_analysis an;   /* the input's fingerprint points into it */
 	struct ingest_mapped m;
 	bool mapped, stored;
+	bool unsynced;              /* stored, durable only after a store_sync */
 	struct catalog_track_input in;
 	char cover_hash[65], key[80];
 };
@@ -139,7 +140,7 @@ static int refuse_prepared(struct ingest *ing, struct ingest_item *it, const cha
 		char key[80];
 
 		snprintf(key, sizeof(key), "quarantine/%s", src->sha256);
-		if (ingest_copy_fd(ing->store, src->fd, key, src->sha256, src->size, e) < 0)
+		if (ingest_copy_fd(ing->store, src->fd, key, src->sha256, src->size, false, e) < 0)
 			return err_wrap(e, "keeping a refused file");
 	}
 	return 0;
@@ -288,8 +289,11 @@ static int prepare(struct ingest *ing, struct ingest_item *it, struct err *e)
 	if (src->in_place) {
 		it->in.path = src->path;
 	} else {
-		/* The original is committed before the row that names it. */
-		if (ingest_copy_fd(ing->store, src->fd, it->key, src->sha256, src->size, e) < 0)
+		/* The original is committed before the row that names it. A folder file's is made
+		 * durable with the others of its batch by one store_sync just before the batch's
+		 * transaction (ingest_items_record); an upload's at once. */
+		it->unsynced = !src->upload;
+		if (ingest_copy_fd(ing->store, src->fd, it->key, src->sha256, src->size, it->unsynced, e) < 0)
 			goto out;
 		it->stored = true;
 		it->in.object_key = it->key;
@@ -468,6 +472,14 @@ int ingest_items_record(struct ingest *ing, struct ingest_item **items, size_t n
 		err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
+	/* The originals copied for this batch become durable before any row names them. */
+	for (size_t i = 0; i < n; i++) {
+		if (items[i]->unsynced) {
+			if (store_sync(ing->store, e) < 0)
+				goto out;
+			break;
+		}
+	}
 	c = db_acquire(ing->db, e);
 	if (!c || db_begin(c, e) < 0)
 		goto out;
@@ -529,7 +541,7 @@ int ingest_file(struct ingest *ing, const char *path, const char *display_name, 
 	result_init(res);
 	if (ingest_file_prepare(ing, path, display_name, in_place, &it, e) < 0)
 		return -1;
-	if (record(ing, it, e) < 0)
+	if ((it->unsynced && store_sync(ing->store, e) < 0) || record(ing, it, e) < 0)
 		goto out;
 	*res = it->res;
 	ret = 0;
