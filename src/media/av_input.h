@@ -33,6 +33,9 @@ struct media_av_guard {
 	AVIOContext *pb;
 	int64_t pos;
 	bool read_failed; /* the source's read callback said -1 */
+	/* media_av_open_known only: the header described the stream completely (FLAC's
+	 * STREAMINFO; PCM in WAV whose data chunk is all there), no packet was read for it */
+	bool header_only;
 };
 
 /* Open `path` — or, when path is NULL, `src` — with the probe bounds, find stream info and

@@ -157,6 +157,16 @@ static int probe(const char *path, const struct media_source *src, const char *d
 		return -1;
 	media_av_describe(fmt, stream, &info);
 	seekable = fmt->pb && (fmt->pb->seekable & AVIO_SEEKABLE_NORMAL);
+	/* PCM whose data chunk the header found whole (FFmpeg only takes the length from it
+	 * when the chunk ends inside the file): every byte is a sample, so decoding the first
+	 * ones and reading to the end would check nothing more. They would also make FFmpeg
+	 * probe the first packets for a disguised codec (16-bit PCM), most of their cost. */
+	if (guard.header_only && strncmp(info.codec, "pcm_", 4) == 0 && info.duration_ms > 0 &&
+	    !info.duration_estimated) {
+		*out = info;
+		ret = 0;
+		goto out;
+	}
 	if (decode_start(fmt, stream, &guard, &frames, e) < 0)
 		goto out;
 	if (frames == 0) {

@@ -72,11 +72,16 @@ int media_probe(const char *path, struct media_info *out, struct err *e);
 
 /* media_probe for a file whose container another reader already recognised by its content
  * (TagLib: media_tag_audio.container): "flac" or "wav" (any other value, or NULL, is a plain
- * media_probe). The same checks and the same answers for a file that is what it was taken
- * for; what it skips is the search through every FFmpeg demuxer for the container, and for
- * 16-bit PCM in WAV it looks for a disguised compressed stream (S/PDIF) in the first
- * MEDIA_PROBE_KNOWN_SIZE bytes instead of the first MEDIA_PROBE_SIZE: together most of the
- * cost of probing a short lossless file. */
+ * media_probe). The same answers for a file that is what it was taken for (the same
+ * media_info, the same refusals), for less work:
+ *   - no search through every FFmpeg demuxer for the container;
+ *   - no stream analysis when the header says everything (FLAC's STREAMINFO; PCM in WAV
+ *     whose data chunk ends inside the file), else one limited to MEDIA_PROBE_KNOWN_SIZE
+ *     bytes (FFmpeg otherwise re-probes 16-bit PCM for a disguised codec up to
+ *     MEDIA_PROBE_SIZE: most of the cost of a short WAV);
+ *   - for such whole PCM no packet at all: every byte is a sample, so decoding the first
+ *     ones and reading to the end would check nothing the header's length did not.
+ * FLAC keeps both checks (first frames decode, data reaches the announced end). */
 int media_probe_known(const char *path, const char *format, struct media_info *out, struct err *e);
 
 /* The same for a media_source. Read errors of the source are ERR_IO. */

@@ -135,10 +135,16 @@ static void test_known_container(void **state)
 	static const struct { const char *file, *format; } cases[] = {
 		{ "sine.flac", "flac" }, { "sine.wav", "wav" }, { "sine24.wav", "wav" }, { "full.wav", "wav" },
 		{ "pink.flac", "flac" }, { "zero.wav", "wav" }, { "trunc.flac", "flac" }, { "corrupt.flac", "flac" },
-		{ "empty.flac", "flac" }, { "sine.mp3", "mp3" /* not one it skips the search for */ },
+		{ "empty.flac", "flac" }, { "cut.wav", "wav" }, { "sine.mp3", "mp3" /* not one it skips the search for */ },
 	};
 
+	char cmd[1024];
+
 	(void)state;
+	/* A WAV whose data chunk runs past the end of the file: FFmpeg then does not take the
+	 * length from the header, and neither may the shortcut. */
+	snprintf(cmd, sizeof(cmd), "head -c 900000 '%s' > '%s'", fixture(dir, "sine.wav"), fixture(dir, "cut.wav"));
+	assert_int_equal(system(cmd), 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct media_info a, b;
 		struct err ea = ERR_INIT, eb = ERR_INIT;
