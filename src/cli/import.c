@@ -528,7 +528,7 @@ int cmd_import(const struct config *conf, int argc, char **argv)
 	ctx.root = root;
 	/* The summary reports every refusal: the log says more only when asked for (debug). */
 	log_setup(conf->log_level == LOG_DEBUG ? LOG_DEBUG : LOG_WARN, 2);
-	if (cli_open_db(conf, &db, &e) < 0 || db_migrate(db, &e) < 0)
+	if (cli_open_db_bulk(conf, &db, &e) < 0 || db_migrate(db, &e) < 0)
 		goto out;
 	cat = catalog_new(db, &e);
 	if (!cat || cli_open_store(conf, &st, &e) < 0)

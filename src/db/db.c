@@ -152,6 +152,7 @@ int db_base_init(struct db *db, const struct db_ops *ops, const char *url,
 	db->ops = ops;
 	db->pool_size = opt && opt->pool_size > 0 ? opt->pool_size : DB_DEFAULT_POOL;
 	db->busy_timeout_ms = opt && opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : DB_DEFAULT_BUSY_MS;
+	db->bulk = opt && opt->bulk;
 	db->url_safe = malloc(n + 1);
 	if (!db->url_safe)
 		return err_set(e, ERR_NOMEM, "opening database: out of memory");

@@ -61,6 +61,12 @@ struct db_options {
 	int pool_size;       /* PostgreSQL connections at most; 0: 8. (SQLite: one per thread.) */
 	int busy_timeout_ms; /* longest wait for a lock (SQLite busy_timeout, PostgreSQL
 			      * lock_timeout) or a free pooled connection; 0: 5000 */
+	bool bulk;           /* a bulk loader (tonearm import), not a server: SQLite keeps its
+			      * temporary files in memory (PRAGMA temp_store=MEMORY), above all
+			      * the statement journal of each savepoint of a batch, which it
+			      * otherwise writes to /var/tmp a page per syscall. Sorts of large
+			      * results then stay in memory too: not for the server.
+			      * PostgreSQL: no effect. */
 };
 
 /* Open the database named by `url` (see above); `opt` may be NULL for the defaults.
