@@ -304,7 +304,7 @@ out:
 	return ret;
 }
 
-/* The catalogue row of a prepared file, and its jobs. */
+/* The catalogue row of a prepared file, and its jobs. 0, -1, or 1: refused (see record). */
 static int record_add(struct ingest *ing, struct ingest_item *it, struct err *e)
 {
 	struct ingest_result *res = &it->res;
@@ -343,6 +343,7 @@ static int record_add(struct ingest *ing, struct ingest_item *it, struct err *e)
 
 		if (it->stored)
 			store_delete(ing->store, it->key, &de);
+		it->stored = false;
 		it->step = ITEM_REFUSE;
 		res->outcome = INGEST_REFUSED;
 		res->track_id[0] = '\0';
@@ -350,7 +351,7 @@ static int record_add(struct ingest *ing, struct ingest_item *it, struct err *e)
 		snprintf(why, sizeof(why), "tags break a rule: %s", fe.msg);
 		memcpy(res->reason, why, sizeof(res->reason) - 1);
 		res->reason[sizeof(res->reason) - 1] = '\0';
-		return record_refusal(ing, it, e);
+		return 1;
 	}
 	*e = fe;
 	return -1;
@@ -364,11 +365,19 @@ static bool replaces_track(const struct ingest_item *it)
 	       it->old.track_id[0];
 }
 
-/* Every row of a prepared item: catalogue or quarantine, then its import_files record. */
+/* Every row of a prepared item: catalogue or quarantine, then its import_files record.
+ * 0 when done, -1 when it failed, and 1 when the catalogue refused the file's tags: the item
+ * is a refusal now, and must be recorded again once what this call did is undone (a failed
+ * statement may have spoilt the transaction: the caller rolls back to its savepoint; outside
+ * a batch, catalog_track_add's own transaction is already rolled back). */
 static int record(struct ingest *ing, struct ingest_item *it, struct err *e)
 {
-	if (it->step == ITEM_ADD && record_add(ing, it, e) < 0)
-		return -1;
+	if (it->step == ITEM_ADD) {
+		int rc = record_add(ing, it, e);
+
+		if (rc != 0)
+			return rc;
+	}
 	if (it->step == ITEM_REFUSE && it->res.outcome == INGEST_REFUSED && record_refusal(ing, it, e) < 0)
 		return -1;
 	if (!it->record)
@@ -377,6 +386,14 @@ static int record(struct ingest *ing, struct ingest_item *it, struct err *e)
 	    ingest_track_remove(ing, it->old.track_id, e) < 0)
 		return -1;
 	return ingest_record_put(ing, it->path, it->size, it->mtime_ns, it->src.in_place, &it->res, e);
+}
+
+/* record outside a batch: each write its own transaction. */
+static int record_alone(struct ingest *ing, struct ingest_item *it, struct err *e)
+{
+	int rc = record(ing, it, e);
+
+	return rc == 1 ? record(ing, it, e) : rc;
 }
 
 static struct ingest_item *item_new(const char *path, const char *display_name, struct err *e)
@@ -498,10 +515,19 @@ int ingest_items_record(struct ingest *ing, struct ingest_item **items, size_t n
 		for (int attempt = 1; attempt <= RECORD_ATTEMPTS; attempt++) {
 			struct err re = ERR_INIT;
 
+			int rc;
+
 			errs[i] = (struct err)ERR_INIT;
 			if (db_savepoint(c, e) < 0)
 				goto out;
-			if (record(ing, it, &errs[i]) == 0 && db_savepoint_release(c, &errs[i]) == 0)
+			rc = record(ing, it, &errs[i]);
+			if (rc == 1) {
+				/* Refused by the catalogue: its rows go, the refusal's come. */
+				if (db_savepoint_rollback(c, e) < 0 || db_savepoint(c, e) < 0)
+					goto out;
+				rc = record(ing, it, &errs[i]);
+			}
+			if (rc == 0 && db_savepoint_release(c, &errs[i]) == 0)
 				break;
 			if (db_savepoint_rollback(c, &re) < 0) {
 				*e = re;
@@ -514,7 +540,7 @@ int ingest_items_record(struct ingest *ing, struct ingest_item **items, size_t n
 	if (db_commit(c, e) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
-		if (later[i] && record(ing, items[i], &errs[i]) < 0)
+		if (later[i] && record_alone(ing, items[i], &errs[i]) < 0)
 			continue;
 	ret = 0;
 out:
@@ -541,7 +567,7 @@ int ingest_file(struct ingest *ing, const char *path, const char *display_name, 
 	result_init(res);
 	if (ingest_file_prepare(ing, path, display_name, in_place, &it, e) < 0)
 		return -1;
-	if ((it->unsynced && store_sync(ing->store, e) < 0) || record(ing, it, e) < 0)
+	if ((it->unsynced && store_sync(ing->store, e) < 0) || record_alone(ing, it, e) < 0)
 		goto out;
 	*res = it->res;
 	ret = 0;
@@ -635,7 +661,7 @@ int ingest_object(struct ingest *ing, const char *tmp_key, const char *display_n
 	it->src.fd = fd;
 	it->src.media_path = media_path;
 	it->src.size = size;
-	if (prepare(ing, it, e) < 0 || record(ing, it, e) < 0)
+	if (prepare(ing, it, e) < 0 || record_alone(ing, it, e) < 0)
 		goto out;
 	*res = it->res;
 	/* Every outcome has the bytes where they belong now (orig/, quarantine/, or the existing
