@@ -514,7 +514,6 @@ int ingest_items_record(struct ingest *ing, struct ingest_item **items, size_t n
 		 * catalog_track_add does on its own. */
 		for (int attempt = 1; attempt <= RECORD_ATTEMPTS; attempt++) {
 			struct err re = ERR_INIT;
-
 			int rc;
 
 			errs[i] = (struct err)ERR_INIT;
@@ -540,8 +539,8 @@ int ingest_items_record(struct ingest *ing, struct ingest_item **items, size_t n
 	if (db_commit(c, e) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
-		if (later[i] && record_alone(ing, items[i], &errs[i]) < 0)
-			continue;
+		if (later[i])
+			record_alone(ing, items[i], &errs[i]); /* a failure is in errs[i] */
 	ret = 0;
 out:
 	if (c) {
