@@ -347,12 +347,36 @@ bool db_in_transaction(struct db_conn *c)
 	return c && c->db->ops->in_tx(c);
 }
 
+/* One constant statement through the statement cache: a batch runs three savepoint
+ * statements per file, and db_exec would parse each of them every time. `force` runs it in
+ * a spoilt transaction too (the rollback that repairs it). */
+static int run_cached(struct db_conn *c, const char *sql, bool force, struct err *e)
+{
+	struct db_stmt *s;
+	int rc;
+
+	if (!force && c->tx_failed)
+		return refuse_failed_tx(e);
+	s = db_prepare(c, sql, e);
+	if (!s) {
+		note_failure(c);
+		return -1;
+	}
+	rc = c->db->ops->step(s, e);
+	db_finalize(s);
+	if (rc < 0) {
+		note_failure(c);
+		return -1;
+	}
+	return 0;
+}
+
 int db_savepoint(struct db_conn *c, struct err *e)
 {
 	NEED_CONN(c, e, "db_savepoint");
 	if (!c->db->ops->in_tx(c))
 		return err_set(e, ERR_INTERNAL, "db_savepoint: no transaction is open");
-	return db_exec(c, "SAVEPOINT tonearm_sp", e);
+	return run_cached(c, "SAVEPOINT tonearm_sp", false, e);
 }
 
 int db_savepoint_release(struct db_conn *c, struct err *e)
@@ -360,7 +384,7 @@ int db_savepoint_release(struct db_conn *c, struct err *e)
 	NEED_CONN(c, e, "db_savepoint_release");
 	if (!c->db->ops->in_tx(c))
 		return err_set(e, ERR_INTERNAL, "db_savepoint_release: no transaction is open");
-	return db_exec(c, "RELEASE SAVEPOINT tonearm_sp", e);
+	return run_cached(c, "RELEASE SAVEPOINT tonearm_sp", false, e);
 }
 
 int db_savepoint_rollback(struct db_conn *c, struct err *e)
@@ -368,9 +392,9 @@ int db_savepoint_rollback(struct db_conn *c, struct err *e)
 	NEED_CONN(c, e, "db_savepoint_rollback");
 	if (!c->db->ops->in_tx(c))
 		return err_set(e, ERR_INTERNAL, "db_savepoint_rollback: no transaction is open");
-	/* Straight to the backend: db_exec would refuse in a spoilt transaction, and undoing
-	 * the failed part is what makes it usable again. */
-	if (c->db->ops->exec(c, "ROLLBACK TO SAVEPOINT tonearm_sp; RELEASE SAVEPOINT tonearm_sp", e) < 0) {
+	/* Forced: undoing the failed part is what makes a spoilt transaction usable again. */
+	if (run_cached(c, "ROLLBACK TO SAVEPOINT tonearm_sp", true, e) < 0 ||
+	    run_cached(c, "RELEASE SAVEPOINT tonearm_sp", true, e) < 0) {
 		c->tx_failed = true;
 		return -1;
 	}
