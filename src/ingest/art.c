@@ -145,10 +145,16 @@ out:
 	return ret;
 }
 
-/* The folder image's identity as last seen: the same file (inode, size, mtime) has the same
- * hash, so the ten or so tracks of an album read and hash their cover.jpg once. */
+/* A folder and its image as last seen. A folder whose entries did not change (same inode and
+ * mtime) still picks the same image, and an image with the same inode, size and mtime has
+ * the same bytes: the ten or so tracks of an album then cost a stat of the folder and one of
+ * the image, instead of a readdir and a read and hash of the image each. */
 struct ingest_art_seen {
-	char path[4352];
+	char dir[4352];
+	dev_t ddev;
+	ino_t dino;
+	struct timespec dmtime;
+	char path[4352]; /* "" when the folder has no image we use */
 	dev_t dev;
 	ino_t ino;
 	off_t size;
@@ -156,42 +162,85 @@ struct ingest_art_seen {
 	char hash[65];
 };
 
-static bool same_file(const struct ingest_art_seen *a, const char *path, const struct stat *sb)
+static bool same_time(const struct timespec *a, const struct timespec *b)
 {
-	return a->path[0] && strcmp(a->path, path) == 0 && a->dev == sb->st_dev && a->ino == sb->st_ino &&
-	       a->size == sb->st_size && a->mtime.tv_sec == sb->st_mtim.tv_sec &&
-	       a->mtime.tv_nsec == sb->st_mtim.tv_nsec;
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static bool same_dir(const struct ingest_art_seen *a, const char *dir, const struct stat *db)
+{
+	return a->dir[0] && strcmp(a->dir, dir) == 0 && a->ddev == db->st_dev && a->dino == db->st_ino &&
+	       same_time(&a->dmtime, &db->st_mtim);
+}
+
+static bool same_image(const struct ingest_art_seen *a, const struct stat *sb)
+{
+	return S_ISREG(sb->st_mode) && a->dev == sb->st_dev && a->ino == sb->st_ino && a->size == sb->st_size &&
+	       same_time(&a->mtime, &sb->st_mtim);
+}
+
+/* Remember `dir` (as `db` saw it before it was read) with its image (NULL: none). */
+static void remember(struct ingest *ing, const char *dir, const struct stat *db, const char *path,
+		     const struct stat *sb, const char *hash)
+{
+	struct ingest_art_seen *a;
+
+	pthread_mutex_lock(&ing->art_lock);
+	a = &ing->art_seen[ing->art_next++ % INGEST_ART_SEEN];
+	memset(a, 0, sizeof(*a));
+	snprintf(a->dir, sizeof(a->dir), "%s", dir);
+	a->ddev = db->st_dev;
+	a->dino = db->st_ino;
+	a->dmtime = db->st_mtim;
+	if (path) {
+		snprintf(a->path, sizeof(a->path), "%s", path);
+		a->dev = sb->st_dev;
+		a->ino = sb->st_ino;
+		a->size = sb->st_size;
+		a->mtime = sb->st_mtim;
+		memcpy(a->hash, hash, 65);
+	}
+	pthread_mutex_unlock(&ing->art_lock);
 }
 
 int ingest_art_folder_store(struct ingest *ing, const char *dir, char out[65], struct err *e)
 {
 	char path[4352], key[96];
-	struct stat sb;
+	struct stat db, sb;
 	struct store_stat st;
 	struct err se = ERR_INIT;
+	struct ingest_art_seen seen;
 	unsigned char *img = NULL;
 	size_t len = 0;
 	int fd = -1, rc;
 	bool hit = false;
 
 	out[0] = '\0';
-	if (!folder_pick(dir, path, sizeof(path)) || !folder_open(path, &fd, &sb))
-		return 0;
-	close(fd);
+	if (stat(dir, &db) < 0)
+		return 0; /* an unreadable folder has no image we can use */
 	pthread_mutex_lock(&ing->art_lock);
 	for (size_t i = 0; i < INGEST_ART_SEEN && !hit; i++) {
-		if (same_file(&ing->art_seen[i], path, &sb)) {
-			memcpy(out, ing->art_seen[i].hash, 65);
+		if (same_dir(&ing->art_seen[i], dir, &db)) {
+			seen = ing->art_seen[i];
 			hit = true;
 		}
 	}
 	pthread_mutex_unlock(&ing->art_lock);
-	if (hit) {
+	if (hit && !seen.path[0])
+		return 0;
+	if (hit && stat(seen.path, &sb) == 0 && same_image(&seen, &sb)) {
 		/* Still there? (A deleted track may have taken the last reference with it.) */
-		snprintf(key, sizeof(key), "art/%s/orig", out);
-		if (store_stat(ing->store, key, &st, &se) == 0 && st.size == (uint64_t)sb.st_size)
+		snprintf(key, sizeof(key), "art/%s/orig", seen.hash);
+		if (store_stat(ing->store, key, &st, &se) == 0 && st.size == (uint64_t)sb.st_size) {
+			memcpy(out, seen.hash, 65);
 			return 1;
+		}
 	}
+	if (!folder_pick(dir, path, sizeof(path)) || !folder_open(path, &fd, &sb)) {
+		remember(ing, dir, &db, NULL, NULL, NULL);
+		return 0;
+	}
+	close(fd);
 	rc = ingest_art_folder(dir, &img, &len, e);
 	if (rc <= 0)
 		return rc;
@@ -199,20 +248,9 @@ int ingest_art_folder_store(struct ingest *ing, const char *dir, char out[65], s
 	free(img);
 	if (rc < 0)
 		return -1;
-	/* Remembered by what stat said before the read: a file rewritten meanwhile gets a
-	 * different mtime and is read again next time. */
-	pthread_mutex_lock(&ing->art_lock);
-	{
-		struct ingest_art_seen *a = &ing->art_seen[ing->art_next++ % INGEST_ART_SEEN];
-
-		snprintf(a->path, sizeof(a->path), "%s", path);
-		a->dev = sb.st_dev;
-		a->ino = sb.st_ino;
-		a->size = sb.st_size;
-		a->mtime = sb.st_mtim;
-		memcpy(a->hash, out, 65);
-	}
-	pthread_mutex_unlock(&ing->art_lock);
+	/* Remembered by what stat said before the reads: a folder or file changed meanwhile
+	 * has a new mtime and is read again next time. */
+	remember(ing, dir, &db, path, &sb, out);
 	return 1;
 }
 

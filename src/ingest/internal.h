@@ -78,8 +78,9 @@ int ingest_art_store(struct ingest *ing, const void *data, size_t len, char out[
 int ingest_art_folder(const char *dir, unsigned char **data, size_t *len, struct err *e);
 
 /* The folder image beside a file, stored (ingest_art_store), its hash into out: 1, 0 when the
- * folder has none, -1 with *e set. The last INGEST_ART_SEEN images are remembered by path,
- * inode, size and mtime, so an album's tracks read and hash its cover once, not once each. */
+ * folder has none, -1 with *e set. The last INGEST_ART_SEEN folders are remembered (inode and
+ * mtime of the folder; path, inode, size and mtime of its image), so an album's tracks list
+ * the folder and read and hash its cover once, not once each. */
 #define INGEST_ART_SEEN 16
 struct ingest_art_seen;
 int ingest_art_folder_store(struct ingest *ing, const char *dir, char out[65], struct err *e);
