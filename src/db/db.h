@@ -64,8 +64,11 @@ struct db_options {
 	bool bulk;           /* a bulk loader (tonearm import), not a server: SQLite keeps its
 			      * temporary files in memory (PRAGMA temp_store=MEMORY), above all
 			      * the statement journal of each savepoint of a batch, which it
-			      * otherwise writes to /var/tmp a page per syscall. Sorts of large
-			      * results then stay in memory too: not for the server.
+			      * otherwise writes to /var/tmp a page per syscall (sorts of large
+			      * results then stay in memory too: not for the server), and
+			      * checkpoints its WAL every 10,000 pages instead of 1,000 (a
+			      * checkpoint syncs the WAL and the database; the WAL grows to
+			      * ≈ 40 MB between them). Durability is unchanged.
 			      * PostgreSQL: no effect. */
 };
 
