@@ -23,6 +23,17 @@ int cli_open_db(const struct config *conf, struct db **out, struct err *e)
 	return 0;
 }
 
+int cli_open_db_bulk(const struct config *conf, struct db **out, struct err *e)
+{
+	struct db_options opt = { .pool_size = conf->db_pool, .busy_timeout_ms = (int)conf->db_busy_timeout,
+				  .bulk = true };
+
+	*out = db_open(conf->db, &opt, e);
+	if (!*out)
+		return err_wrap(e, "opening the database");
+	return 0;
+}
+
 int cli_open_store(const struct config *conf, struct store **out, struct err *e)
 {
 	struct store_options opt = {

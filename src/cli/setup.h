@@ -13,6 +13,8 @@ void cli_setup_logging(const struct config *conf);
 
 /* Open the configured database / object store; on failure `e` says which and why. */
 int cli_open_db(const struct config *conf, struct db **out, struct err *e);
+/* The same for a bulk loader (db_options.bulk): `tonearm import`. */
+int cli_open_db_bulk(const struct config *conf, struct db **out, struct err *e);
 int cli_open_store(const struct config *conf, struct store **out, struct err *e);
 
 /* -1 (after printing a usage error naming the first one) if any arguments are left. */

@@ -50,6 +50,7 @@ struct db {
 	char *url_safe;          /* the URL with the password redacted */
 	int pool_size;           /* options with defaults applied */
 	int busy_timeout_ms;
+	bool bulk;
 	pthread_key_t held;      /* the connection this thread holds (nesting), or NULL */
 };
 

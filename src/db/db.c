@@ -152,6 +152,7 @@ int db_base_init(struct db *db, const struct db_ops *ops, const char *url,
 	db->ops = ops;
 	db->pool_size = opt && opt->pool_size > 0 ? opt->pool_size : DB_DEFAULT_POOL;
 	db->busy_timeout_ms = opt && opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : DB_DEFAULT_BUSY_MS;
+	db->bulk = opt && opt->bulk;
 	db->url_safe = malloc(n + 1);
 	if (!db->url_safe)
 		return err_set(e, ERR_NOMEM, "opening database: out of memory");
@@ -344,6 +345,61 @@ int db_rollback(struct db_conn *c, struct err *e)
 bool db_in_transaction(struct db_conn *c)
 {
 	return c && c->db->ops->in_tx(c);
+}
+
+/* One constant statement through the statement cache: a batch runs three savepoint
+ * statements per file, and db_exec would parse each of them every time. `force` runs it in
+ * a spoilt transaction too (the rollback that repairs it). */
+static int run_cached(struct db_conn *c, const char *sql, bool force, struct err *e)
+{
+	struct db_stmt *s;
+	int rc;
+
+	if (!force && c->tx_failed)
+		return refuse_failed_tx(e);
+	s = db_prepare(c, sql, e);
+	if (!s) {
+		note_failure(c);
+		return -1;
+	}
+	rc = c->db->ops->step(s, e);
+	db_finalize(s);
+	if (rc < 0) {
+		note_failure(c);
+		return -1;
+	}
+	return 0;
+}
+
+int db_savepoint(struct db_conn *c, struct err *e)
+{
+	NEED_CONN(c, e, "db_savepoint");
+	if (!c->db->ops->in_tx(c))
+		return err_set(e, ERR_INTERNAL, "db_savepoint: no transaction is open");
+	return run_cached(c, "SAVEPOINT tonearm_sp", false, e);
+}
+
+int db_savepoint_release(struct db_conn *c, struct err *e)
+{
+	NEED_CONN(c, e, "db_savepoint_release");
+	if (!c->db->ops->in_tx(c))
+		return err_set(e, ERR_INTERNAL, "db_savepoint_release: no transaction is open");
+	return run_cached(c, "RELEASE SAVEPOINT tonearm_sp", false, e);
+}
+
+int db_savepoint_rollback(struct db_conn *c, struct err *e)
+{
+	NEED_CONN(c, e, "db_savepoint_rollback");
+	if (!c->db->ops->in_tx(c))
+		return err_set(e, ERR_INTERNAL, "db_savepoint_rollback: no transaction is open");
+	/* Forced: undoing the failed part is what makes a spoilt transaction usable again. */
+	if (run_cached(c, "ROLLBACK TO SAVEPOINT tonearm_sp", true, e) < 0 ||
+	    run_cached(c, "RELEASE SAVEPOINT tonearm_sp", true, e) < 0) {
+		c->tx_failed = true;
+		return -1;
+	}
+	c->tx_failed = false;
+	return 0;
 }
 
 int db_exec(struct db_conn *c, const char *sql, struct err *e)

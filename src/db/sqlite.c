@@ -170,6 +170,11 @@ static int sq_conn_open(struct sq_db *d, struct sq_conn **out, struct err *e)
 	/* foreign_keys is per connection; synchronous=NORMAL is safe with WAL (a crash may
 	 * lose the last commits, never corrupt the file). */
 	rc = sqlite3_exec(c->h, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
+	/* A bulk loader: temporary files (savepoint journals) in memory, and the WAL copied
+	 * back into the database (a checkpoint, which syncs both files) every 40 MB instead of
+	 * every 4 MB. Neither changes what a crash can lose. */
+	if (rc == SQLITE_OK && d->base.bulk)
+		rc = sqlite3_exec(c->h, "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=10000;", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		char ctx[160];
 		snprintf(ctx, sizeof(ctx), "sqlite: %s", d->path);

@@ -55,6 +55,34 @@ void ingest_free(struct ingest *ing);
 int ingest_file(struct ingest *ing, const char *path, const char *display_name, bool in_place,
 		struct ingest_result *res, struct err *e);
 
+/* ---- many files, one transaction (folder imports) ----
+ *
+ * ingest_file is ingest_file_prepare followed by the recording of that one file. A folder
+ * import prepares files on several threads (the reading, probing and object writes: nearly
+ * all of the time) and records them by batches in one database transaction each, which is
+ * far cheaper than a transaction per file and keeps the import's writers from queueing on
+ * the database lock. Crash safety is unchanged: a prepared file's objects are already
+ * committed to the store, and its rows appear only when its batch commits. */
+struct ingest_item;
+
+/* Everything of ingest_file except writing to the database. 0 with *item set (give it to
+ * ingest_items_record, then ingest_item_free); -1 with *e set when the service failed, as
+ * ingest_file (nothing to record; *item NULL). A prepared item holds no file descriptor. */
+int ingest_file_prepare(struct ingest *ing, const char *path, const char *display_name, bool in_place,
+			struct ingest_item **item, struct err *e);
+
+/* Record n prepared items in one transaction, each under a savepoint of its own: a file
+ * whose rows fail is undone alone (errs[i] says why, res[i] is then meaningless) and the
+ * others commit. res[i] is what ingest_file would have answered. Returns 0 when the batch
+ * committed (check each errs[i].code != ERR_NONE), -1 with *e set when nothing was committed
+ * (every errs[i] set). Call from one thread at a time per process, so the batches of an
+ * import do not wait on each other in the database's lock. */
+int ingest_items_record(struct ingest *ing, struct ingest_item **items, size_t n, struct ingest_result *res,
+			struct err *errs, struct err *e);
+
+/* Free a prepared item (NULL: no-op). */
+void ingest_item_free(struct ingest_item *item);
+
 /* Ingest bytes already in the store under a temporary key (an upload that just completed):
  * hash them, commit them as orig/<sha256> (or quarantine/<sha256> when refused) and delete the
  * temporary object. `display_name` is the client's file name (already validated). Same returns

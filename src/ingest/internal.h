@@ -4,6 +4,7 @@
 #ifndef TONEARM_INGEST_INTERNAL_H
 #define TONEARM_INGEST_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,9 @@ struct ingest {
 	bool skip_analysis;   /* no inline analysis (the probe may then come from TagLib) */
 	bool defer_analysis;  /* … and an `analyse` job per added track when jobs is set */
 	struct jobs *jobs; /* where added tracks' transcode jobs go; NULL: none (ingest_set_jobs) */
+	pthread_mutex_t art_lock;             /* guards art_seen, art_next */
+	struct ingest_art_seen *art_seen;     /* INGEST_ART_SEEN folder images already stored */
+	size_t art_next;
 };
 
 /* One file on its way in, whichever door it came by. */
@@ -47,9 +51,10 @@ int ingest_hash_fd(int fd, char out[65], uint64_t *size, struct err *e);
 
 /* Copy the fd's bytes from offset 0 into a new store object `key`, hashing them again on the
  * way; the object is committed only if they still hash to `sha256` (else ERR_CONFLICT: the
- * file changed while it was being ingested) and are `size` bytes long. */
+ * file changed while it was being ingested) and are `size` bytes long. `unsynced`: committed
+ * with store_write_commit_unsynced (durable only after a store_sync). */
 int ingest_copy_fd(struct store *st, int fd, const char *key, const char *sha256, uint64_t size,
-		   struct err *e);
+		   bool unsynced, struct err *e);
 
 /* Lower-case hex of a SHA-256 digest of `len` bytes in memory. */
 void ingest_sha256_hex(const void *data, size_t len, char out[65]);
@@ -71,6 +76,17 @@ int ingest_art_store(struct ingest *ing, const void *data, size_t len, char out[
  * INGEST_ART_MAX are ignored. */
 #define INGEST_ART_MAX (16u * 1024 * 1024)
 int ingest_art_folder(const char *dir, unsigned char **data, size_t *len, struct err *e);
+
+/* The folder image beside a file, stored (ingest_art_store), its hash into out: 1, 0 when the
+ * folder has none, -1 with *e set. The last INGEST_ART_SEEN folders are remembered (inode and
+ * mtime of the folder; path, inode, size and mtime of its image), so an album's tracks list
+ * the folder and read and hash its cover once, not once each. */
+#define INGEST_ART_SEEN 16
+struct ingest_art_seen;
+int ingest_art_folder_store(struct ingest *ing, const char *dir, char out[65], struct err *e);
+/* Set up and free what ingest_art_folder_store remembers (ingest_new, ingest_free). */
+int ingest_art_seen_init(struct ingest *ing);
+void ingest_art_seen_release(struct ingest *ing);
 
 /* ---- record.c: what was imported from where, and duplicates ---- */
 

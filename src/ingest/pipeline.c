@@ -15,12 +15,16 @@
 
 #include "base/log.h"
 #include "catalog/catalog.h"
+#include "db/db.h"
 #include "ingest/internal.h"
 #include "jobs/jobs.h"
 #include "media/analyse.h"
 #include "media/probe.h"
 #include "media/tags.h"
 #include "store/store.h"
+
+/* How many times a file of a batch is recorded again after losing a race (ERR_CONFLICT). */
+#define RECORD_ATTEMPTS 4
 
 /* An object downloaded for the media libraries (S3) may not be larger than this. */
 #define INGEST_DOWNLOAD_MAX ((uint64_t)8 << 30)
@@ -31,6 +35,11 @@ struct ingest *ingest_new(struct db *db, struct store *store, struct catalog *ca
 	const char *tmp = getenv("TMPDIR");
 
 	if (!ing) {
+		err_set(e, ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	if (ingest_art_seen_init(ing) < 0) {
+		free(ing);
 		err_set(e, ERR_NOMEM, "out of memory");
 		return NULL;
 	}
@@ -61,6 +70,9 @@ void ingest_set_jobs(struct ingest *ing, struct jobs *q)
 
 void ingest_free(struct ingest *ing)
 {
+	if (!ing)
+		return;
+	ingest_art_seen_release(ing);
 	free(ing);
 }
 
@@ -69,25 +81,79 @@ static void result_init(struct ingest_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-/* Record a refusal: the reason in *res, the bytes (uploads) and a quarantine row. */
-static int refuse(struct ingest *ing, struct ingest_src *src, struct ingest_result *res,
-		  const char *reason, struct err *e)
+/* One file between its two phases: prepared (read, probed, its objects committed to the
+ * store) and recorded (its rows written). Uploads and single files go through both at once;
+ * a folder import records many prepared files in one transaction (ingest_items_record). */
+struct ingest_item {
+	struct ingest_src src;
+	char *path, *name;          /* owned: src.path, src.media_path and src.name point here */
+	char dir[PATH_MAX];         /* src.dir, when the file sits in a folder */
+	bool record;                /* a folder file: its import_files row goes with it */
+	int64_t size, mtime_ns;     /* as stat(2) saw it before it was read */
+	struct ingest_record old;   /* its import_files row before this run */
+	enum { ITEM_DONE, ITEM_REFUSE, ITEM_ADD } step; /* what recording it still needs */
+	struct ingest_result res;
+	/* ITEM_ADD: the catalogue input and what its pointers point into */
+	struct media_tags tags;
+	struct media_info info;
+	struct media_analysis an;   /* the input's fingerprint points into it */
+	struct ingest_mapped m;
+	bool mapped, stored;
+	bool unsynced;              /* stored, durable only after a store_sync */
+	struct catalog_track_input in;
+	char cover_hash[65], key[80];
+};
+
+static void item_release_media(struct ingest_item *it)
 {
-	res->outcome = INGEST_REFUSED;
-	res->track_id[0] = '\0';
-	snprintf(res->reason, sizeof(res->reason), "%s", reason);
-	snprintf(res->sha256, sizeof(res->sha256), "%s", src->sha256);
+	if (it->mapped)
+		ingest_mapped_release(&it->m);
+	it->mapped = false;
+	media_tags_release(&it->tags);
+	media_analysis_release(&it->an);
+}
+
+void ingest_item_free(struct ingest_item *it)
+{
+	if (!it)
+		return;
+	item_release_media(it);
+	if (it->src.fd >= 0)
+		close(it->src.fd);
+	free(it->path);
+	free(it->name);
+	free(it);
+}
+
+/* A refusal found while preparing: the reason in the result, the bytes of an upload kept
+ * under quarantine/<sha256>; the quarantine row is written when the item is recorded. */
+static int refuse_prepared(struct ingest *ing, struct ingest_item *it, const char *reason, struct err *e)
+{
+	struct ingest_src *src = &it->src;
+
+	it->step = ITEM_REFUSE;
+	it->res.outcome = INGEST_REFUSED;
+	it->res.track_id[0] = '\0';
+	snprintf(it->res.reason, sizeof(it->res.reason), "%s", reason);
+	snprintf(it->res.sha256, sizeof(it->res.sha256), "%s", src->sha256);
 	if (src->upload && src->sha256[0]) {
 		char key[80];
 
 		snprintf(key, sizeof(key), "quarantine/%s", src->sha256);
-		if (ingest_copy_fd(ing->store, src->fd, key, src->sha256, src->size, e) < 0)
+		if (ingest_copy_fd(ing->store, src->fd, key, src->sha256, src->size, false, e) < 0)
 			return err_wrap(e, "keeping a refused file");
 	}
-	if (ingest_quarantine_add(ing, src, res->reason, e) < 0)
+	return 0;
+}
+
+/* The quarantine row of a refused item. */
+static int record_refusal(struct ingest *ing, struct ingest_item *it, struct err *e)
+{
+	if (ingest_quarantine_add(ing, &it->src, it->res.reason, e) < 0)
 		return err_wrap(e, "recording a refused file");
 	log_kv(LOG_INFO, NULL, "ingest refused",
-	       LOG_FIELDS(LOG_STR("name", src->name), LOG_STR("sha256", src->sha256), LOG_STR("reason", res->reason)));
+	       LOG_FIELDS(LOG_STR("name", it->src.name), LOG_STR("sha256", it->src.sha256),
+			  LOG_STR("reason", it->res.reason)));
 	return 0;
 }
 
@@ -101,21 +167,12 @@ static bool file_fault(const struct err *fe)
 static int cover(struct ingest *ing, const struct ingest_src *src, const struct media_tags *t,
 		 char hash[65], struct err *e)
 {
-	unsigned char *img = NULL;
-	size_t len = 0;
-	int rc;
-
 	hash[0] = '\0';
 	if (t->picture.data && t->picture.size)
 		return ingest_art_store(ing, t->picture.data, t->picture.size, hash, e);
 	if (!src->dir)
 		return 0;
-	rc = ingest_art_folder(src->dir, &img, &len, e);
-	if (rc <= 0)
-		return rc;
-	rc = ingest_art_store(ing, img, len, hash, e);
-	free(img);
-	return rc;
+	return ingest_art_folder_store(ing, src->dir, hash, e) < 0 ? -1 : 0;
 }
 
 /* What the file is. The full probe (libavformat: first packets decoded, the tail read to
@@ -130,8 +187,10 @@ static int probe_or_tags(const struct ingest *ing, const struct ingest_src *src,
 {
 	const struct media_tag_audio *a = &t->audio;
 
-	if (!ing->skip_analysis || !a->known)
+	if (!ing->skip_analysis)
 		return media_probe(src->media_path, info, e);
+	if (!a->known)
+		return media_probe_known(src->media_path, a->container[0] ? a->container : NULL, info, e);
 	memset(info, 0, sizeof(*info));
 	snprintf(info->format, sizeof(info->format), "%s", a->format);
 	snprintf(info->codec, sizeof(info->codec), "%s", a->codec);
@@ -149,29 +208,27 @@ static int probe_or_tags(const struct ingest *ing, const struct ingest_src *src,
 	return 0;
 }
 
-static int run(struct ingest *ing, struct ingest_src *src, struct ingest_result *res, struct err *e)
+/* Everything before the database is written: hash → duplicate? → tags → probe → analyse →
+ * cover art → original into the store (copy mode, uploads). Leaves it->step saying what
+ * recording remains. -1 only when the service failed (nothing to record). */
+static int prepare(struct ingest *ing, struct ingest_item *it, struct err *e)
 {
-	struct media_info info;
-	struct media_tags tags;
-	struct media_analysis an;
+	struct ingest_src *src = &it->src;
+	struct ingest_result *res = &it->res;
+	struct media_info *info = &it->info;
+	struct media_analysis *an = &it->an;
 	struct media_analyse_options aopt = { 0 };
-	struct catalog_track_input in;
-	struct ingest_mapped m;
-	struct catalog_track_added added;
 	struct err fe = ERR_INIT;
-	char why[ERR_MSG_MAX + 32], cover_hash[65], key[80];
-	bool stored = false, mapped = false;
+	char why[ERR_MSG_MAX + 32];
 	int ret = -1, rc;
 
-	memset(&tags, 0, sizeof(tags));
-	memset(&an, 0, sizeof(an));
-	result_init(res);
+	it->step = ITEM_DONE;
 	if (!src->sha256[0] && ingest_hash_fd(src->fd, src->sha256, &src->size, &fe) < 0) {
 		if (fe.code != ERR_IO) {
 			*e = fe;
 			goto out;
 		}
-		ret = refuse(ing, src, res, fe.msg, e);
+		ret = refuse_prepared(ing, it, fe.msg, e);
 		goto out;
 	}
 	snprintf(res->sha256, sizeof(res->sha256), "%s", src->sha256);
@@ -188,57 +245,79 @@ static int run(struct ingest *ing, struct ingest_src *src, struct ingest_result 
 	/* Tags that cannot be read do not make audio unusable: the track keeps its file name.
 	 * Without the inline analysis, TagLib's audio properties stand in for the probe for the
 	 * lossy formats it reads (see probe_or_tags). */
-	if ((ing->skip_analysis ? media_tags_read_audio : media_tags_read)(src->media_path, &tags, &fe) < 0) {
+	if ((ing->skip_analysis ? media_tags_read_audio : media_tags_read)(src->media_path, &it->tags, &fe) < 0) {
 		if (fe.code == ERR_NOMEM) {
 			*e = fe;
 			goto out;
 		}
 		log_kv(LOG_WARN, NULL, "ingest: tags unreadable",
 		       LOG_FIELDS(LOG_STR("name", src->name), LOG_STR("error", fe.msg)));
-		media_tags_release(&tags);
+		media_tags_release(&it->tags);
 		err_clear(&fe);
 	}
-	if (probe_or_tags(ing, src, &tags, &info, &fe) < 0) {
+	if (probe_or_tags(ing, src, &it->tags, info, &fe) < 0) {
 		if (!file_fault(&fe)) {
 			*e = fe;
 			goto out;
 		}
-		ret = refuse(ing, src, res, fe.msg, e);
+		ret = refuse_prepared(ing, it, fe.msg, e);
 		goto out;
 	}
-	aopt.duration_ms = info.duration_ms > 0 ? info.duration_ms : 0;
-	if (!ing->skip_analysis && media_analyse(src->media_path, &aopt, &an, &fe) < 0) {
+	aopt.duration_ms = info->duration_ms > 0 ? info->duration_ms : 0;
+	if (!ing->skip_analysis && media_analyse(src->media_path, &aopt, an, &fe) < 0) {
 		if (!file_fault(&fe)) {
 			*e = fe;
 			goto out;
 		}
 		snprintf(why, sizeof(why), "analysis failed: %s", fe.msg);
-		ret = refuse(ing, src, res, why, e);
+		ret = refuse_prepared(ing, it, why, e);
 		goto out;
 	}
-	if (cover(ing, src, &tags, cover_hash, e) < 0)
+	if (cover(ing, src, &it->tags, it->cover_hash, e) < 0)
 		goto out;
-	if (ingest_map(&tags, &info, ing->skip_analysis ? NULL : &an, src->name, &in, &m, e) < 0)
+	/* Stored (or not wanted): the picture's bytes need not wait for the batch. */
+	free(it->tags.picture.data);
+	it->tags.picture.data = NULL;
+	it->tags.picture.size = 0;
+	if (ingest_map(&it->tags, info, ing->skip_analysis ? NULL : an, src->name, &it->in, &it->m, e) < 0)
 		goto out;
-	mapped = true;
-	in.sha256 = src->sha256;
-	in.file_size = (int64_t)src->size;
-	in.cover_hash = cover_hash[0] ? cover_hash : NULL;
-	snprintf(key, sizeof(key), "orig/%s", src->sha256);
+	it->mapped = true;
+	it->in.sha256 = src->sha256;
+	it->in.file_size = (int64_t)src->size;
+	it->in.cover_hash = it->cover_hash[0] ? it->cover_hash : NULL;
+	snprintf(it->key, sizeof(it->key), "orig/%s", src->sha256);
 	if (src->in_place) {
-		in.path = src->path;
+		it->in.path = src->path;
 	} else {
-		/* The original is committed before the row that names it. */
-		if (ingest_copy_fd(ing->store, src->fd, key, src->sha256, src->size, e) < 0)
+		/* The original is committed before the row that names it. A folder file's is made
+		 * durable with the others of its batch by one store_sync just before the batch's
+		 * transaction (ingest_items_record); an upload's at once. */
+		it->unsynced = !src->upload;
+		if (ingest_copy_fd(ing->store, src->fd, it->key, src->sha256, src->size, it->unsynced, e) < 0)
 			goto out;
-		stored = true;
-		in.object_key = key;
+		it->stored = true;
+		it->in.object_key = it->key;
 	}
-	if (catalog_track_add(ing->cat, &in, &added, &fe) == 0) {
+	it->step = ITEM_ADD;
+	ret = 0;
+out:
+	return ret;
+}
+
+/* The catalogue row of a prepared file, and its jobs. 0, -1, or 1: refused (see record). */
+static int record_add(struct ingest *ing, struct ingest_item *it, struct err *e)
+{
+	struct ingest_result *res = &it->res;
+	struct catalog_track_added added;
+	struct err fe = ERR_INIT;
+	char why[ERR_MSG_MAX + 32];
+
+	if (catalog_track_add(ing->cat, &it->in, &added, &fe) == 0) {
 		res->outcome = INGEST_ADDED;
 		snprintf(res->track_id, sizeof(res->track_id), "%s", added.id);
-		/* After the row is committed, so the job always finds its track. The track is in
-		 * either way: a failed enqueue is logged, and re-enqueueing is idempotent. */
+		/* After the row (or with it, in a batch), so the job always finds its track. The
+		 * track is in either way: a failed enqueue is logged, and re-enqueueing is
+		 * idempotent. */
 		if (ing->jobs) {
 			struct err je = ERR_INIT;
 
@@ -251,62 +330,118 @@ static int run(struct ingest *ing, struct ingest_src *src, struct ingest_result 
 				log_kv(LOG_WARN, NULL, "cannot enqueue analyse",
 				       LOG_FIELDS(LOG_STR("track", res->track_id), LOG_STR("error", je.msg)));
 		}
-		ret = 0;
-		goto out;
+		return 0;
 	}
-	if (fe.code == ERR_CONFLICT) {
-		/* Another import or upload of the same bytes won the race: the object is theirs too. */
+	if (fe.code == ERR_CONFLICT && added.id[0]) {
+		/* Another file, import or upload of the same bytes won: the object is theirs too. */
 		res->outcome = INGEST_DUPLICATE;
 		snprintf(res->track_id, sizeof(res->track_id), "%s", added.id);
-		ret = 0;
-		goto out;
+		return 0;
 	}
 	if (fe.code == ERR_INVALID) {
 		struct err de = ERR_INIT;
 
-		if (stored)
-			store_delete(ing->store, key, &de);
+		if (it->stored)
+			store_delete(ing->store, it->key, &de);
+		it->stored = false;
+		it->step = ITEM_REFUSE;
+		res->outcome = INGEST_REFUSED;
+		res->track_id[0] = '\0';
+		/* Cut to fit, as the refusal always was. */
 		snprintf(why, sizeof(why), "tags break a rule: %s", fe.msg);
-		ret = refuse(ing, src, res, why, e);
-		goto out;
+		memcpy(res->reason, why, sizeof(res->reason) - 1);
+		res->reason[sizeof(res->reason) - 1] = '\0';
+		return 1;
 	}
 	*e = fe;
-out:
-	if (mapped)
-		ingest_mapped_release(&m);
-	media_tags_release(&tags);
-	media_analysis_release(&an);
-	return ret;
+	return -1;
 }
 
-int ingest_file(struct ingest *ing, const char *path, const char *display_name, bool in_place,
-		struct ingest_result *res, struct err *e)
+/* A file read in place replaced the one recorded at its path: the track made from the old
+ * bytes goes (with the objects only it used). */
+static bool replaces_track(const struct ingest_item *it)
 {
-	struct ingest_src src;
-	struct ingest_record old;
-	struct stat sb;
-	char dir[PATH_MAX];
-	const char *slash;
-	int fd, ret = -1;
+	return it->record && it->old.found && it->old.in_place && strcmp(it->old.outcome, "added") == 0 &&
+	       it->old.track_id[0];
+}
 
-	result_init(res);
-	memset(&src, 0, sizeof(src));
-	src.fd = -1;
-	src.media_path = path;
-	src.path = path;
-	src.in_place = in_place;
-	src.name = display_name ? display_name : (slash = strrchr(path, '/')) ? slash + 1 : path;
-	slash = strrchr(path, '/');
-	if (slash && (size_t)(slash - path) < sizeof(dir)) {
-		memcpy(dir, path, (size_t)(slash - path));
-		dir[slash - path] = '\0';
-		src.dir = slash == path ? "/" : dir;
-	} else if (!slash) {
-		src.dir = ".";
+/* Every row of a prepared item: catalogue or quarantine, then its import_files record.
+ * 0 when done, -1 when it failed, and 1 when the catalogue refused the file's tags: the item
+ * is a refusal now, and must be recorded again once what this call did is undone (a failed
+ * statement may have spoilt the transaction: the caller rolls back to its savepoint; outside
+ * a batch, catalog_track_add's own transaction is already rolled back). */
+static int record(struct ingest *ing, struct ingest_item *it, struct err *e)
+{
+	if (it->step == ITEM_ADD) {
+		int rc = record_add(ing, it, e);
+
+		if (rc != 0)
+			return rc;
 	}
+	if (it->step == ITEM_REFUSE && it->res.outcome == INGEST_REFUSED && record_refusal(ing, it, e) < 0)
+		return -1;
+	if (!it->record)
+		return 0;
+	if (replaces_track(it) && strcmp(it->old.track_id, it->res.track_id) != 0 &&
+	    ingest_track_remove(ing, it->old.track_id, e) < 0)
+		return -1;
+	return ingest_record_put(ing, it->path, it->size, it->mtime_ns, it->src.in_place, &it->res, e);
+}
+
+/* record outside a batch: each write its own transaction. */
+static int record_alone(struct ingest *ing, struct ingest_item *it, struct err *e)
+{
+	int rc = record(ing, it, e);
+
+	return rc == 1 ? record(ing, it, e) : rc;
+}
+
+static struct ingest_item *item_new(const char *path, const char *display_name, struct err *e)
+{
+	struct ingest_item *it = calloc(1, sizeof(*it));
+	const char *slash;
+
+	if (!it || !(it->path = strdup(path))) {
+		free(it);
+		err_set(e, ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	it->src.fd = -1;
+	it->src.media_path = it->path;
+	it->src.path = it->path;
+	slash = strrchr(it->path, '/');
+	it->name = strdup(display_name ? display_name : slash ? slash + 1 : it->path);
+	if (!it->name) {
+		ingest_item_free(it);
+		err_set(e, ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	it->src.name = it->name;
+	if (slash && (size_t)(slash - it->path) < sizeof(it->dir)) {
+		memcpy(it->dir, it->path, (size_t)(slash - it->path));
+		it->dir[slash - it->path] = '\0';
+		it->src.dir = slash == it->path ? "/" : it->dir;
+	} else if (!slash) {
+		it->src.dir = ".";
+	}
+	return it;
+}
+
+int ingest_file_prepare(struct ingest *ing, const char *path, const char *display_name, bool in_place,
+			struct ingest_item **out, struct err *e)
+{
+	struct ingest_item *it;
+	struct stat sb;
+	int fd;
+
+	*out = NULL;
 	if (in_place && path[0] != '/')
 		return err_set(e, ERR_INVALID, "an in-place import needs an absolute path");
-
+	it = item_new(path, display_name, e);
+	if (!it)
+		return -1;
+	it->src.in_place = in_place;
+	it->record = true;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 		struct err fe = ERR_INIT;
@@ -315,26 +450,128 @@ int ingest_file(struct ingest *ing, const char *path, const char *display_name, 
 			err_errno(&fe, ERR_IO, errno, "cannot open");
 		else
 			err_set(&fe, ERR_INVALID, "not a regular file");
-		ret = refuse(ing, &src, res, fe.msg, e);
+		if (fd >= 0)
+			close(fd);
+		if (refuse_prepared(ing, it, fe.msg, e) < 0)
+			goto fail;
+		/* Recorded as before this change: a quarantine row, no import_files row. */
+		it->record = false;
+		*out = it;
+		return 0;
+	}
+	it->src.fd = fd;
+	it->src.size = (uint64_t)sb.st_size;
+	it->size = (int64_t)sb.st_size;
+	it->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+	if (ingest_record_get(ing, path, &it->old, e) < 0 || prepare(ing, it, e) < 0)
+		goto fail;
+	/* The reads are done: a batch of prepared files holds no descriptors. */
+	close(it->src.fd);
+	it->src.fd = -1;
+	*out = it;
+	return 0;
+fail:
+	ingest_item_free(it);
+	return -1;
+}
+
+int ingest_items_record(struct ingest *ing, struct ingest_item **items, size_t n, struct ingest_result *res,
+			struct err *errs, struct err *e)
+{
+	struct db_conn *c = NULL;
+	bool *later = NULL;
+	int ret = -1;
+
+	for (size_t i = 0; i < n; i++)
+		errs[i] = (struct err)ERR_INIT;
+	later = calloc(n ? n : 1, sizeof(*later));
+	if (!later) {
+		err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	src.fd = fd;
-	src.size = (uint64_t)sb.st_size;
-	if (ingest_record_get(ing, path, &old, e) < 0)
+	/* The originals copied for this batch become durable before any row names them. */
+	for (size_t i = 0; i < n; i++) {
+		if (items[i]->unsynced) {
+			if (store_sync(ing->store, e) < 0)
+				goto out;
+			break;
+		}
+	}
+	c = db_acquire(ing->db, e);
+	if (!c || db_begin(c, e) < 0)
 		goto out;
-	if (run(ing, &src, res, e) < 0)
+	for (size_t i = 0; i < n; i++) {
+		struct ingest_item *it = items[i];
+
+		/* A file replacing a track read in place deletes that track in a transaction of
+		 * its own, and its objects: that one goes after the batch, as ingest_file would. */
+		if (replaces_track(it)) {
+			later[i] = true;
+			continue;
+		}
+		/* A failure undoes this file's rows only: the others of the batch stay. A conflict
+		 * that is not a duplicate is a race lost to another writer (PostgreSQL): again, as
+		 * catalog_track_add does on its own. */
+		for (int attempt = 1; attempt <= RECORD_ATTEMPTS; attempt++) {
+			struct err re = ERR_INIT;
+			int rc;
+
+			errs[i] = (struct err)ERR_INIT;
+			if (db_savepoint(c, e) < 0)
+				goto out;
+			rc = record(ing, it, &errs[i]);
+			if (rc == 1) {
+				/* Refused by the catalogue: its rows go, the refusal's come. */
+				if (db_savepoint_rollback(c, e) < 0 || db_savepoint(c, e) < 0)
+					goto out;
+				rc = record(ing, it, &errs[i]);
+			}
+			if (rc == 0 && db_savepoint_release(c, &errs[i]) == 0)
+				break;
+			if (db_savepoint_rollback(c, &re) < 0) {
+				*e = re;
+				goto out;
+			}
+			if (errs[i].code != ERR_CONFLICT)
+				break;
+		}
+	}
+	if (db_commit(c, e) < 0)
 		goto out;
-	/* The file changed since it was read in place: the track made from its old bytes goes. */
-	if (old.found && old.in_place && strcmp(old.outcome, "added") == 0 && old.track_id[0] &&
-	    strcmp(old.track_id, res->track_id) != 0 && ingest_track_remove(ing, old.track_id, e) < 0)
-		goto out;
-	if (ingest_record_put(ing, path, (int64_t)sb.st_size,
-			      (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec, in_place, res, e) < 0)
-		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (later[i])
+			record_alone(ing, items[i], &errs[i]); /* a failure is in errs[i] */
 	ret = 0;
 out:
-	if (fd >= 0)
-		close(fd);
+	if (c) {
+		if (ret < 0 && db_in_transaction(c))
+			db_rollback(c, NULL);
+		db_release(c);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (ret < 0 && errs[i].code == ERR_NONE)
+			errs[i] = *e;
+		res[i] = items[i]->res;
+	}
+	free(later);
+	return ret;
+}
+
+int ingest_file(struct ingest *ing, const char *path, const char *display_name, bool in_place,
+		struct ingest_result *res, struct err *e)
+{
+	struct ingest_item *it = NULL;
+	int ret = -1;
+
+	result_init(res);
+	if (ingest_file_prepare(ing, path, display_name, in_place, &it, e) < 0)
+		return -1;
+	if ((it->unsynced && store_sync(ing->store, e) < 0) || record_alone(ing, it, e) < 0)
+		goto out;
+	*res = it->res;
+	ret = 0;
+out:
+	ingest_item_free(it);
 	return ret;
 }
 
@@ -404,30 +641,33 @@ int ingest_object_fd(struct ingest *ing, const char *key, int *fd_out, uint64_t 
 int ingest_object(struct ingest *ing, const char *tmp_key, const char *display_name,
 		  struct ingest_result *res, struct err *e)
 {
-	struct ingest_src src;
+	struct ingest_item *it;
 	char media_path[64];
 	uint64_t size = 0;
 	int fd = -1, ret = -1;
 	struct err de = ERR_INIT;
 
 	result_init(res);
-	memset(&src, 0, sizeof(src));
-	src.name = display_name && *display_name ? display_name : "upload";
-	src.upload = true;
-	if (ingest_object_fd(ing, tmp_key, &fd, &size, e) < 0)
+	it = item_new("upload", display_name && *display_name ? display_name : "upload", e);
+	if (!it)
 		return -1;
-	snprintf(media_path, sizeof(media_path), "/proc/self/fd/%d", fd);
-	src.fd = fd;
-	src.media_path = media_path;
-	src.size = size;
-	if (run(ing, &src, res, e) < 0)
+	it->src.path = NULL;
+	it->src.dir = NULL;
+	it->src.upload = true;
+	if (ingest_object_fd(ing, tmp_key, &fd, &size, e) < 0)
 		goto out;
+	snprintf(media_path, sizeof(media_path), "/proc/self/fd/%d", fd);
+	it->src.fd = fd;
+	it->src.media_path = media_path;
+	it->src.size = size;
+	if (prepare(ing, it, e) < 0 || record_alone(ing, it, e) < 0)
+		goto out;
+	*res = it->res;
 	/* Every outcome has the bytes where they belong now (orig/, quarantine/, or the existing
 	 * track's original): the temporary object goes. */
 	store_delete(ing->store, tmp_key, &de);
 	ret = 0;
 out:
-	if (fd >= 0)
-		close(fd);
+	ingest_item_free(it); /* closes fd */
 	return ret;
 }

@@ -127,11 +127,41 @@ void media_av_close(AVFormatContext **fmt, struct media_av_guard *g)
 	}
 }
 
-int media_av_open(const char *path, const struct media_source *src, AVFormatContext **fmtp, int *stream,
-		  struct media_av_guard *guard, struct err *e)
+/* A FLAC or WAV header (STREAMINFO, fmt and data chunks) says all find_stream_info would:
+ * codec, rate, channels, depth, length. Only the overall bit rate is left, which FFmpeg
+ * derives from the file size and duration; computed here the same way. */
+static bool header_complete(AVFormatContext *fmt, const char *demuxer)
+{
+	const AVStream *st;
+	const AVCodecDescriptor *desc;
+	int64_t size, dur;
+
+	if (!demuxer || fmt->nb_streams != 1)
+		return false;
+	st = fmt->streams[0];
+	/* FLAC in FLAC, PCM in WAV: anything else in a WAV (MP3, ADPCM …) is analysed as usual. */
+	desc = avcodec_descriptor_get(st->codecpar->codec_id);
+	if (!desc || (strcmp(demuxer, "flac") == 0 ? st->codecpar->codec_id != AV_CODEC_ID_FLAC
+						   : strncmp(desc->name, "pcm_", 4) != 0))
+		return false;
+	if (st->codecpar->codec_type != AVMEDIA_TYPE_AUDIO || st->codecpar->codec_id == AV_CODEC_ID_NONE ||
+	    st->codecpar->sample_rate <= 0 || st->codecpar->ch_layout.nb_channels <= 0 || st->duration <= 0 ||
+	    st->duration == AV_NOPTS_VALUE)
+		return false;
+	size = fmt->pb ? avio_size(fmt->pb) : -1;
+	dur = av_rescale_q(st->duration, st->time_base, AV_TIME_BASE_Q);
+	if (fmt->bit_rate <= 0 && size > 0 && dur > 0)
+		fmt->bit_rate = (int64_t)((double)size * 8.0 * AV_TIME_BASE / (double)dur);
+	return true;
+}
+
+/* `demuxer`: the container is already known (NULL: probe for it); `probe_bytes`: the probesize. */
+static int av_open(const char *path, const struct media_source *src, const char *demuxer, int probe_bytes,
+		   AVFormatContext **fmtp, int *stream, struct media_av_guard *guard, struct err *e)
 {
 	AVFormatContext *fmt = NULL;
 	AVDictionary *opts = NULL;
+	const AVInputFormat *ifmt = NULL;
 	struct stat sb;
 	char probesize[32], analyze[32], msg[128];
 	int r, ret = -1;
@@ -152,7 +182,9 @@ int media_av_open(const char *path, const struct media_source *src, AVFormatCont
 			return err_set(e, ERR_INVALID, "empty file");
 	}
 
-	snprintf(probesize, sizeof(probesize), "%d", MEDIA_PROBE_SIZE);
+	if (demuxer && !(ifmt = av_find_input_format(demuxer)))
+		return err_set(e, ERR_INTERNAL, "FFmpeg has no %s demuxer", demuxer);
+	snprintf(probesize, sizeof(probesize), "%d", probe_bytes);
 	snprintf(analyze, sizeof(analyze), "%d", MEDIA_PROBE_ANALYZE_US);
 	if (av_dict_set(&opts, "probesize", probesize, 0) < 0 || av_dict_set(&opts, "analyzeduration", analyze, 0) < 0 ||
 	    av_dict_set(&opts, "formatprobesize", probesize, 0) < 0) {
@@ -182,7 +214,7 @@ int media_av_open(const char *path, const struct media_source *src, AVFormatCont
 		fmt->pb = guard->pb;
 		fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
 	}
-	r = avformat_open_input(&fmt, path ? path : (src->name ? src->name : ""), NULL, &opts);
+	r = avformat_open_input(&fmt, path ? path : (src->name ? src->name : ""), ifmt, &opts);
 	if (r == AVERROR(ENOMEM)) {
 		err_set(e, ERR_INVALID, MEDIA_AV_ENOMEM_MSG);
 		goto out;
@@ -206,7 +238,8 @@ int media_av_open(const char *path, const struct media_source *src, AVFormatCont
 	for (unsigned i = 0; i < fmt->nb_streams; i++)
 		if (fmt->streams[i]->codecpar->codec_type != AVMEDIA_TYPE_AUDIO)
 			fmt->streams[i]->discard = AVDISCARD_ALL;
-	r = avformat_find_stream_info(fmt, NULL);
+	guard->header_only = header_complete(fmt, demuxer);
+	r = guard->header_only ? 0 : avformat_find_stream_info(fmt, NULL);
 	if (r < 0) {
 		err_set(e, ERR_INVALID, "not an audio file");
 		goto out;
@@ -243,6 +276,18 @@ out:
 	if (ret < 0)
 		media_av_close(&fmt, guard);
 	return ret;
+}
+
+int media_av_open(const char *path, const struct media_source *src, AVFormatContext **fmtp, int *stream,
+		  struct media_av_guard *guard, struct err *e)
+{
+	return av_open(path, src, NULL, MEDIA_PROBE_SIZE, fmtp, stream, guard, e);
+}
+
+int media_av_open_known(const char *path, const char *demuxer, AVFormatContext **fmtp, int *stream,
+			struct media_av_guard *guard, struct err *e)
+{
+	return av_open(path, NULL, demuxer, MEDIA_PROBE_KNOWN_SIZE, fmtp, stream, guard, e);
 }
 
 /* FFmpeg names demuxers by every extension they serve ("mov,mp4,m4a,3gp,3g2,mj2"); the

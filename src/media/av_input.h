@@ -33,6 +33,9 @@ struct media_av_guard {
 	AVIOContext *pb;
 	int64_t pos;
 	bool read_failed; /* the source's read callback said -1 */
+	/* media_av_open_known only: the header described the stream completely (FLAC's
+	 * STREAMINFO; PCM in WAV whose data chunk is all there), no packet was read for it */
+	bool header_only;
 };
 
 /* Open `path` — or, when path is NULL, `src` — with the probe bounds, find stream info and
@@ -42,6 +45,14 @@ struct media_av_guard {
  * ERR_NOT_FOUND or ERR_IO. */
 int media_av_open(const char *path, const struct media_source *src, AVFormatContext **fmt, int *stream,
 		  struct media_av_guard *guard, struct err *e);
+
+/* The same for a file whose container is already known (`demuxer`: FFmpeg's name, "flac",
+ * "wav"): no format probe, and stream analysis limited to MEDIA_PROBE_KNOWN_SIZE bytes. The
+ * limit matters for PCM in WAV, where FFmpeg otherwise runs every demuxer's probe over the
+ * first packets again and again to look for a compressed stream disguised as PCM (S/PDIF):
+ * most of the CPU time of importing a WAV file. ERR_INTERNAL when FFmpeg lacks the demuxer. */
+int media_av_open_known(const char *path, const char *demuxer, AVFormatContext **fmt, int *stream,
+			struct media_av_guard *guard, struct err *e);
 
 /* Close what media_av_open() opened (*fmt may be NULL). */
 void media_av_close(AVFormatContext **fmt, struct media_av_guard *guard);

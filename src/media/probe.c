@@ -142,7 +142,8 @@ static int64_t tolerance_ms(int64_t duration_ms)
 	return t < 500 ? 500 : t;
 }
 
-static int probe(const char *path, const struct media_source *src, struct media_info *out, struct err *e)
+static int probe(const char *path, const struct media_source *src, const char *demuxer, struct media_info *out,
+		 struct err *e)
 {
 	AVFormatContext *fmt = NULL;
 	struct media_av_guard guard;
@@ -151,10 +152,21 @@ static int probe(const char *path, const struct media_source *src, struct media_
 	bool seekable;
 	int64_t end;
 
-	if (media_av_open(path, src, &fmt, &stream, &guard, e) < 0)
+	if ((demuxer ? media_av_open_known(path, demuxer, &fmt, &stream, &guard, e)
+		     : media_av_open(path, src, &fmt, &stream, &guard, e)) < 0)
 		return -1;
 	media_av_describe(fmt, stream, &info);
 	seekable = fmt->pb && (fmt->pb->seekable & AVIO_SEEKABLE_NORMAL);
+	/* PCM whose data chunk the header found whole (FFmpeg only takes the length from it
+	 * when the chunk ends inside the file): every byte is a sample, so decoding the first
+	 * ones and reading to the end would check nothing more. They would also make FFmpeg
+	 * probe the first packets for a disguised codec (16-bit PCM), most of their cost. */
+	if (guard.header_only && strncmp(info.codec, "pcm_", 4) == 0 && info.duration_ms > 0 &&
+	    !info.duration_estimated) {
+		*out = info;
+		ret = 0;
+		goto out;
+	}
 	if (decode_start(fmt, stream, &guard, &frames, e) < 0)
 		goto out;
 	if (frames == 0) {
@@ -209,10 +221,17 @@ out:
 
 int media_probe(const char *path, struct media_info *out, struct err *e)
 {
-	return probe(path, NULL, out, e);
+	return probe(path, NULL, NULL, out, e);
+}
+
+int media_probe_known(const char *path, const char *format, struct media_info *out, struct err *e)
+{
+	if (!format || (strcmp(format, "flac") != 0 && strcmp(format, "wav") != 0))
+		return probe(path, NULL, NULL, out, e);
+	return probe(path, NULL, format, out, e);
 }
 
 int media_probe_source(const struct media_source *src, struct media_info *out, struct err *e)
 {
-	return probe(NULL, src, out, e);
+	return probe(NULL, src, NULL, out, e);
 }

@@ -30,6 +30,7 @@
 
 #define MEDIA_PROBE_SIZE (4 << 20)         /* bytes read to identify streams */
 #define MEDIA_PROBE_ANALYZE_US 5000000     /* microseconds of stream analysed at most */
+#define MEDIA_PROBE_KNOWN_SIZE 4096        /* bytes analysed by media_probe_known */
 #define MEDIA_NAME_MAX 32
 
 /* What a file holds. Plain data, no pointers: copy it freely. */
@@ -68,6 +69,20 @@ struct media_source {
  * there is no such file, ERR_IO when it cannot be read, ERR_NOMEM. *out is only meaningful
  * on success. Thread-safe (no shared state besides FFmpeg's log callback). */
 int media_probe(const char *path, struct media_info *out, struct err *e);
+
+/* media_probe for a file whose container another reader already recognised by its content
+ * (TagLib: media_tag_audio.container): "flac" or "wav" (any other value, or NULL, is a plain
+ * media_probe). The same answers for a file that is what it was taken for (the same
+ * media_info, the same refusals), for less work:
+ *   - no search through every FFmpeg demuxer for the container;
+ *   - no stream analysis when the header says everything (FLAC's STREAMINFO; PCM in WAV
+ *     whose data chunk ends inside the file), else one limited to MEDIA_PROBE_KNOWN_SIZE
+ *     bytes (FFmpeg otherwise re-probes 16-bit PCM for a disguised codec up to
+ *     MEDIA_PROBE_SIZE: most of the cost of a short WAV);
+ *   - for such whole PCM no packet at all: every byte is a sample, so decoding the first
+ *     ones and reading to the end would check nothing the header's length did not.
+ * FLAC keeps both checks (first frames decode, data reaches the announced end). */
+int media_probe_known(const char *path, const char *format, struct media_info *out, struct err *e);
 
 /* The same for a media_source. Read errors of the source are ERR_IO. */
 int media_probe_source(const struct media_source *src, struct media_info *out, struct err *e);

@@ -749,12 +749,14 @@ void fill(const Read &r, struct media_tags *t)
 
 // Only the lossy formats whose properties TagLib reads from the headers and that libavformat
 // names the same way; lossless files keep the full probe, which checks they are whole.
-void fill_audio(Kind kind, const Read &r, struct media_tag_audio *a)
+void fill_audio(Kind kind, bool sniffed, const Read &r, struct media_tag_audio *a)
 {
 	const TagLib::AudioProperties *p = r.file ? r.file->audioProperties() : nullptr;
 	const char *format = nullptr, *codec = nullptr;
 
 	*a = {};
+	if (sniffed && (kind == Kind::Flac || kind == Kind::Wav))
+		snprintf(a->container, sizeof(a->container), "%s", kind == Kind::Flac ? "flac" : "wav");
 	if (!p || p->lengthInMilliseconds() <= 0 || p->sampleRate() <= 0 || p->channels() <= 0)
 		return;
 	switch (kind) {
@@ -800,6 +802,7 @@ int read_tags(const char *path, struct media_tags *t, bool props, struct err *e)
 	Read r;
 	Kind kind = sniff(stream);
 	bool ok = kind != Kind::Unknown && read_as(kind, stream, r, props);
+	bool sniffed = ok;
 	if (!ok) {
 		Kind ext = by_extension(path);
 		if (ext != Kind::Unknown && ext != kind) {
@@ -814,7 +817,7 @@ int read_tags(const char *path, struct media_tags *t, bool props, struct err *e)
 	}
 	fill(r, t);
 	if (props)
-		fill_audio(kind, r, &t->audio);
+		fill_audio(kind, sniffed, r, &t->audio);
 	r.file.reset();
 	return 0;
 }

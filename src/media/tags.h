@@ -63,6 +63,10 @@ struct media_picture {
  * TagLib reports no positive duration: then the caller must probe (media/probe.h). */
 struct media_tag_audio {
 	bool known;
+	/* Whatever `known` says: "flac" or "wav" when the file's first bytes (not its name) made
+	 * it one of those, else "". For media_probe_known (media/probe.h), which then skips the
+	 * search for the container. */
+	char container[8];
 	char format[16];   /* "mp3", "mp4", "ogg" */
 	char codec[16];    /* "mp3", "aac", "vorbis", "opus" */
 	int64_t duration_ms;

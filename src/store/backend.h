@@ -21,6 +21,9 @@ struct store_ops {
 	struct store_writer *(*write_begin)(struct store *s, const char *key, struct err *e);
 	int (*write)(struct store_writer *w, const void *data, size_t len, struct err *e);
 	int (*commit)(struct store_writer *w, struct err *e);  /* frees w */
+	/* optional, both or neither: a commit whose durability waits for sync */
+	int (*commit_unsynced)(struct store_writer *w, struct err *e); /* frees w */
+	int (*sync)(struct store *s, struct err *e);
 	void (*abort)(struct store_writer *w);                 /* frees w */
 	int (*put)(struct store *s, const char *key, const void *data, size_t len,
 		   struct err *e);                              /* optional */

@@ -504,7 +504,9 @@ static int sync_parents(int rootfd, char *key, bool all, struct err *e)
 	return 0;
 }
 
-static int file_commit(struct store_writer *sw, struct err *e)
+/* sync: fsync the object and the directories that name it before returning (store_write_commit);
+ * otherwise leave that to a later file_sync (store_write_commit_unsynced). */
+static int commit(struct store_writer *sw, bool sync, struct err *e)
 {
 	struct file_writer *w = (struct file_writer *)sw;
 	struct file_store *fs = w->fs;
@@ -529,7 +531,7 @@ static int file_commit(struct store_writer *sw, struct err *e)
 	n = xattr_value(val, sizeof(val), hex, &sb);
 	if (n > 0)
 		(void)fsetxattr(w->fd, XATTR_SHA, val, (size_t)n, 0);
-	if (fsync(w->fd) < 0) {
+	if (sync && fsync(w->fd) < 0) {
 		err_errno(e, ERR_IO, errno, "syncing object");
 		goto out;
 	}
@@ -556,12 +558,33 @@ static int file_commit(struct store_writer *sw, struct err *e)
 		}
 	}
 	w->tmpname[0] = '\0'; /* it is the object now: writer_free must not unlink it */
-	if (sync_parents(fs->rootfd, w->key, created, e) < 0)
+	if (sync && sync_parents(fs->rootfd, w->key, created, e) < 0)
 		goto out;
 	ret = 0;
 out:
 	writer_free(w);
 	return ret;
+}
+
+static int file_commit(struct store_writer *sw, struct err *e)
+{
+	return commit(sw, true, e);
+}
+
+static int file_commit_unsynced(struct store_writer *sw, struct err *e)
+{
+	return commit(sw, false, e);
+}
+
+/* One flush of the whole filesystem stands in for an fsync of each object and directory
+ * committed unsynced (and since Linux 5.8 reports their write-back errors). */
+static int file_sync(struct store *s, struct err *e)
+{
+	struct file_store *fs = (struct file_store *)s;
+
+	if (syncfs(fs->rootfd) < 0)
+		return err_errno(e, ERR_IO, errno, "syncing the object store");
+	return 0;
 }
 
 static void file_abort(struct store_writer *sw)
@@ -603,6 +626,8 @@ static const struct store_ops file_ops = {
 	.write_begin = file_write_begin,
 	.write = file_write,
 	.commit = file_commit,
+	.commit_unsynced = file_commit_unsynced,
+	.sync = file_sync,
 	.abort = file_abort,
 	.read = file_read,
 	.stat = file_stat,

@@ -156,6 +156,18 @@ int store_write_commit(struct store_writer *w, struct err *e)
 	return w->store->ops->commit(w, e);
 }
 
+int store_write_commit_unsynced(struct store_writer *w, struct err *e)
+{
+	if (w->spoiled || !w->store->ops->commit_unsynced)
+		return store_write_commit(w, e);
+	return w->store->ops->commit_unsynced(w, e);
+}
+
+int store_sync(struct store *s, struct err *e)
+{
+	return s->ops->sync ? s->ops->sync(s, e) : 0;
+}
+
 void store_write_abort(struct store_writer *w)
 {
 	if (w)

@@ -107,6 +107,19 @@ int store_write(struct store_writer *w, const void *data, size_t len, struct err
  * `w` (also on failure, after cleaning up: nothing is left behind). 0 or -1 with *e set. */
 int store_write_commit(struct store_writer *w, struct err *e);
 
+/* store_write_commit without waiting for the object to reach stable storage: it is visible
+ * at once, and durable once a later store_sync() on the same store has returned 0. For many
+ * objects written together (a folder import): one store_sync before the rows that name them
+ * are committed costs one flush instead of one per object. Until that store_sync a crash may
+ * lose the object or leave it cut short under its key, so nothing may refer to it before.
+ * Backends whose commit is durable anyway (S3) simply commit. Same returns. */
+int store_write_commit_unsynced(struct store_writer *w, struct err *e);
+
+/* Make every object committed with store_write_commit_unsynced so far durable (the file
+ * backend: syncfs(2) of its filesystem). 0, or -1 with *e set (ERR_IO): then none of them
+ * may be relied on. A no-op for backends without unsynced commits. */
+int store_sync(struct store *s, struct err *e);
+
 /* Throw the written bytes away and free `w`. NULL is a no-op. */
 void store_write_abort(struct store_writer *w);
 

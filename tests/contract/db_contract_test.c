@@ -709,6 +709,7 @@ int main(void)
 		cmocka_unit_test(test_changes),
 		cmocka_unit_test(test_statement_reuse),
 		cmocka_unit_test(test_transactions),
+		cmocka_unit_test(test_savepoints),
 		cmocka_unit_test(test_release_rolls_back),
 		cmocka_unit_test(test_concurrent_writers),
 		cmocka_unit_test(test_read_transaction),

@@ -85,6 +85,53 @@ static void test_transactions(void **state)
 	db_release(c);
 }
 
+/* A savepoint undoes one part of a transaction, even a part whose statement failed, and the
+ * rest commits (what a batch of imported files relies on). */
+static void test_savepoints(void **state)
+{
+	struct fx *f = *state;
+	struct err e = ERR_INIT;
+	struct db_conn *c;
+	struct db_stmt *s;
+	char v[64];
+
+	fx_migrate(f);
+	c = fx_acquire(f);
+	fx_exec(c, "DELETE FROM kv");
+	assert_int_equal(db_savepoint(c, &e), -1); /* outside a transaction */
+	assert_int_equal(e.code, ERR_INTERNAL);
+	assert_int_equal(db_begin(c, &e), 0);
+
+	assert_int_equal(db_savepoint(c, &e), 0);
+	kv_put(c, "kept", "1");
+	assert_int_equal(db_savepoint_release(c, &e), 0);
+
+	assert_int_equal(db_savepoint(c, &e), 0);
+	kv_put(c, "undone", "1");
+	s = fx_prepare(c, "INSERT INTO kv (key, value, updated_at) VALUES ('kept', 'x', 0)");
+	err_clear(&e);
+	assert_int_equal(db_step(s, &e), -1);
+	assert_int_equal(e.code, ERR_CONFLICT);
+	db_finalize(s);
+	assert_int_equal(db_savepoint_rollback(c, &e), 0);
+
+	assert_int_equal(db_savepoint(c, &e), 0);
+	kv_put(c, "also-undone", "1");
+	assert_int_equal(db_savepoint_rollback(c, &e), 0);
+
+	kv_put(c, "after", "1");
+	assert_int_equal(db_commit(c, &e), 0);
+	kv_get(c, "kept", v, sizeof(v));
+	assert_string_equal(v, "1");
+	kv_get(c, "after", v, sizeof(v));
+	assert_string_equal(v, "1");
+	kv_get(c, "undone", v, sizeof(v));
+	assert_string_equal(v, "");
+	kv_get(c, "also-undone", v, sizeof(v));
+	assert_string_equal(v, "");
+	db_release(c);
+}
+
 static void test_release_rolls_back(void **state)
 {
 	struct fx *f = *state;

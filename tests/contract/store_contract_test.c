@@ -62,6 +62,42 @@ static void test_put_read_stat_delete(void **state)
 	assert_int_equal(store_delete(fx->s, k, &e), 0);
 }
 
+/* An unsynced commit is a commit (visible at once, same bytes, same stat); store_sync then
+ * succeeds, also with nothing to sync. */
+static void test_commit_unsynced(void **state)
+{
+	struct fixture *fx = *state;
+	struct err e = ERR_INIT;
+	struct store_writer *w;
+	struct store_stat st;
+	struct buf b;
+	char k[256], k2[256];
+
+	key(fx, k, sizeof(k), "unsynced/a/one.bin");
+	key(fx, k2, sizeof(k2), "unsynced/two.bin");
+	w = store_write_begin(fx->s, k, &e);
+	assert_non_null(w);
+	assert_int_equal(store_write(w, "first ", 6, &e), 0);
+	assert_int_equal(store_write(w, "object", 6, &e), 0);
+	assert_int_equal(store_write_commit_unsynced(w, &e), 0);
+	w = store_write_begin(fx->s, k2, &e);
+	assert_non_null(w);
+	assert_int_equal(store_write(w, "second", 6, &e), 0);
+	assert_int_equal(store_write_commit_unsynced(w, &e), 0);
+	assert_int_equal(store_stat(fx->s, k, &st, &e), 0);
+	assert_int_equal(st.size, 12);
+	assert_int_equal(read_range(fx, k, 0, UINT64_MAX, &b, &e), 0);
+	assert_memory_equal(b.data, "first object", 12);
+	buf_release(&b);
+	assert_int_equal(store_sync(fx->s, &e), 0);
+	assert_int_equal(store_sync(fx->s, &e), 0);
+	assert_int_equal(read_range(fx, k2, 0, UINT64_MAX, &b, &e), 0);
+	assert_memory_equal(b.data, "second", 6);
+	buf_release(&b);
+	assert_int_equal(store_delete(fx->s, k, &e), 0);
+	assert_int_equal(store_delete(fx->s, k2, &e), 0);
+}
+
 static void test_missing_key(void **state)
 {
 	struct fixture *fx = *state;
@@ -622,6 +658,7 @@ int main(void)
 	const struct CMUnitTest shared[] = {
 		cmocka_unit_test(test_name_and_ping),
 		cmocka_unit_test(test_put_read_stat_delete),
+		cmocka_unit_test(test_commit_unsynced),
 		cmocka_unit_test(test_missing_key),
 		cmocka_unit_test(test_empty_object),
 		cmocka_unit_test(test_ranges),
