@@ -1,11 +1,12 @@
-/* transcode_bench.c — run tonearm's ladder on audio files, `jobs` tracks at a time, and print
- * one line per track (wall seconds) plus the run's throughput and memory:
+/* transcode_bench.c — run tonearm's ingest work on audio files, `jobs` tracks at a time, and
+ * print one line per track (wall seconds) plus the run's throughput and memory:
  *
- *     transcode_bench [-j JOBS] [-l LADDER] FILE…
+ *     transcode_bench [-j JOBS] [-l LADDER] [-n] FILE…
  *
- * Each file is added to a temporary catalogue (read in place) and transcoded into a
- * temporary file store, exactly as the `transcode` job does. Memory: peak RSS (VmHWM) minus
- * the RSS before the first run. */
+ * Each file is added to a temporary catalogue (read in place), analysed (loudness, true peak,
+ * fingerprint, peaks, features: media_analyse, as the `analyse` job does) and transcoded into a
+ * temporary file store, exactly as the `transcode` job does. -n skips the analysis (the ladder
+ * alone). Memory: peak RSS (VmHWM) minus the RSS before the first run. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "catalog/catalog.h"
 #include "db/db.h"
 #include "db/migrate.h"
+#include "media/analyse.h"
 #include "store/store.h"
 #include "stream/stream.h"
 
@@ -26,6 +28,7 @@ static char **files, ids[256][64];
 static int nfiles;
 static atomic_int next_file;
 static double secs[256];
+static int analyse = 1;
 
 static long status_kb(const char *field)
 {
@@ -51,6 +54,15 @@ static void *worker(void *arg)
 		if (i >= nfiles)
 			return NULL;
 		t0 = clock_mono_ns();
+		if (analyse) {
+			struct media_analysis an;
+
+			if (media_analyse(files[i], NULL, &an, &e) < 0) {
+				fprintf(stderr, "%s: %s\n", files[i], e.msg);
+				exit(1);
+			}
+			media_analysis_release(&an);
+		}
 		if (stream_transcode_path(sm, ids[i], files[i], NULL, NULL, &e) < 0) {
 			fprintf(stderr, "%s: %s\n", files[i], e.msg);
 			exit(1);
@@ -74,18 +86,20 @@ int main(int argc, char **argv)
 	int64_t t0;
 	double wall;
 
-	while ((opt = getopt(argc, argv, "j:l:")) != -1) {
+	while ((opt = getopt(argc, argv, "j:l:n")) != -1) {
 		if (opt == 'j')
 			jobs = atoi(optarg);
 		else if (opt == 'l')
 			ladder = optarg;
+		else if (opt == 'n')
+			analyse = 0;
 		else
 			return 2;
 	}
 	files = argv + optind;
 	nfiles = argc - optind;
 	if (nfiles < 1 || nfiles > 256 || jobs < 1 || jobs > 64) {
-		fprintf(stderr, "usage: transcode_bench [-j JOBS] [-l LADDER] FILE… (1–256 files)\n");
+		fprintf(stderr, "usage: transcode_bench [-j JOBS] [-l LADDER] [-n] FILE… (1–256 files)\n");
 		return 2;
 	}
 	if (!mkdtemp(tmpl))
