@@ -1,9 +1,12 @@
 /* probe_fuzz.c — arbitrary bytes as an audio file: media_probe() and, when it accepts them,
  * a bounded media_analyse() (the first 2 s). The first byte picks the file's extension
  * (low bits), which steers FFmpeg's format guess, and how the bytes are read (high bits: a
- * temp file by path, or a media_source over memory, seekable or not); the rest is the file.
+ * temp file by path — through media_probe_known's quick path when the extension is flac or
+ * wav and the mode is 1, as an import does for files TagLib recognised — or a media_source
+ * over memory, seekable or not); the rest is the file.
  * Neither may crash, leak or read without bound; a refusal must be ERR_INVALID /
  * ERR_UNSUPPORTED with a message. */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -65,7 +68,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mem m = { data + 1, size - 1, 0 };
 	struct media_source src = { .opaque = &m, .read = mem_read, .seek = mode == 2 ? mem_seek : NULL,
 				    .size = mode == 2 ? (int64_t)(size - 1) : -1, .name = path };
-	int r = mode < 2 ? media_probe(path, &info, &e) : media_probe_source(&src, &info, &e);
+	const char *ext = exts[data[0] % (sizeof(exts) / sizeof(exts[0]))];
+	bool known = mode == 1 && (strcmp(ext, "flac") == 0 || strcmp(ext, "wav") == 0);
+	int r = known ? media_probe_known(path, ext, &info, &e)
+		: mode < 2 ? media_probe(path, &info, &e) : media_probe_source(&src, &info, &e);
 
 	if (r == 0) {
 		if (info.duration_ms <= 0 || info.channels <= 0 || info.sample_rate <= 0)
