@@ -42,6 +42,13 @@ struct api {
 	char issuer[256];        /* OAuth issuer / public base URL, no trailing '/' (api_oauth_set_issuer) */
 };
 
+struct jsonw;
+struct http_req;
+
+/* Send the writer's text (base/jsonw.h) as application/json with `status` (copied; the caller
+ * still releases `w`), or a problem when the writer failed. (catalog_json.c) */
+void api_send_jsonw(struct http_req *req, int status, struct jsonw *w);
+
 /* The whole route table (system routes and every /api/v1 route), for http_server_new.
  * Static storage; *n gets its length. */
 const struct http_route *api_routes(size_t *n);

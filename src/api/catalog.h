@@ -43,10 +43,6 @@ void api_genre_write(struct jsonw *w, const struct catalog_genre *g, int full, b
 /* The most a catalogue answer may take: an album page of 10,000 tracks is about 15 MB. */
 #define API_JSON_MAX ((size_t)64 << 20)
 
-/* Send the writer's text as application/json with `status` (copied; the caller still
- * releases `w`), or a problem when the writer failed. */
-void api_send_jsonw(struct http_req *req, int status, struct jsonw *w);
-
 /* Parse `added_since`: milliseconds since the epoch, or an RFC 3339 date-time
  * ("2024-01-02T03:04:05Z", fractions and ±hh:mm offsets allowed). 0 or -1. */
 int api_parse_time(const char *s, int64_t *ms);

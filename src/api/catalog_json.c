@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "api/catalog.h"
 #include "base/clock.h"
 #include "base/jsonw.h"
