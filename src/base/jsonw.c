@@ -72,9 +72,31 @@ void jsonw_arr_end(struct jsonw *w)
 	put(w, "]", 1);
 }
 
+size_t jsonw_escape(unsigned char c, char out[6])
+{
+	static const char hex[] = "0123456789ABCDEF"; /* jansson writes \u001F */
+
+	if (c >= 0x20 && c != '"' && c != '\\')
+		return 0;
+	out[0] = '\\';
+	switch (c) {
+	case '"': out[1] = '"'; return 2;
+	case '\\': out[1] = '\\'; return 2;
+	case '\b': out[1] = 'b'; return 2;
+	case '\f': out[1] = 'f'; return 2;
+	case '\n': out[1] = 'n'; return 2;
+	case '\r': out[1] = 'r'; return 2;
+	case '\t': out[1] = 't'; return 2;
+	default:
+		memcpy(out + 1, "u00", 3);
+		out[4] = hex[c >> 4];
+		out[5] = hex[c & 15];
+		return 6;
+	}
+}
+
 static void put_string(struct jsonw *w, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	size_t len = strlen(s);
 	const char *run = s, *end = s + len;
 
@@ -85,29 +107,13 @@ static void put_string(struct jsonw *w, const char *s)
 	put(w, "\"", 1);
 	/* Copy runs of plain bytes at once; only the few characters JSON needs escaped stop a run. */
 	for (const char *p = s; p < end; p++) {
-		unsigned char c = (unsigned char)*p;
 		char esc[6];
-		size_t n = 2;
+		size_t n = jsonw_escape((unsigned char)*p, esc);
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (!n)
 			continue;
 		put(w, run, (size_t)(p - run));
 		run = p + 1;
-		esc[0] = '\\';
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			n = 6;
-		}
 		put(w, esc, n);
 	}
 	put(w, run, (size_t)(end - run));

@@ -55,4 +55,8 @@ void jsonw_real(struct jsonw *w, double v);
 void jsonw_bool(struct jsonw *w, bool v);
 void jsonw_null(struct jsonw *w);
 
+/* The JSON escape of byte `c` (jansson's: \" \\ \b \f \n \r \t, other control bytes \u00XX in
+ * capitals) into out: its length (2 or 6), or 0 when the byte stands for itself in a string. */
+size_t jsonw_escape(unsigned char c, char out[6]);
+
 #endif

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/jsonw.h"
+
 #include "base/utf8.h"
 
 static enum log_level log_min = LOG_INFO;
@@ -156,33 +158,17 @@ static void put(struct line *l, const char *s, size_t n)
 /* A JSON string of `len` bytes of valid UTF-8. */
 static void put_escaped(struct line *l, const char *s, size_t len)
 {
-	static const char hex[] = "0123456789ABCDEF"; /* jansson writes \u001F */
 	size_t run = 0;
 
 	put(l, "\"", 1);
 	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[6] = { '\\', 0 };
-		size_t elen = 2;
+		char esc[6];
+		size_t elen = jsonw_escape((unsigned char)s[i], esc);
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (!elen)
 			continue;
 		put(l, s + run, i - run);
 		run = i + 1;
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			elen = 6;
-		}
 		put(l, esc, elen);
 	}
 	put(l, s + run, len - run);
