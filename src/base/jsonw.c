@@ -177,28 +177,18 @@ void jsonw_int(struct jsonw *w, int64_t v)
 	put(w, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
-void jsonw_real(struct jsonw *w, double v)
+size_t jsonw_real_text(double v, int precision, char out[JSONW_REAL_MAX])
 {
-	char tmp[40];
-	int n;
+	int n = snprintf(out, JSONW_REAL_MAX - 2, "%.*g", precision, v);
 	char *e;
 
-	sep(w);
-	if (!isfinite(v)) {
-		put(w, "null", 4);
-		return;
-	}
-	/* jansson's jsonp_dtostr with its default precision: 17 significant digits round-trip. */
-	n = snprintf(tmp, sizeof(tmp) - 2, "%.17g", v);
-	if (n < 0 || (size_t)n >= sizeof(tmp) - 2) {
-		w->failed = true;
-		return;
-	}
-	if (!strchr(tmp, '.') && !strchr(tmp, 'e')) {
-		memcpy(tmp + n, ".0", 3);
+	if (!isfinite(v) || n < 0 || (size_t)n >= JSONW_REAL_MAX - 2)
+		return 0;
+	if (!strchr(out, '.') && !strchr(out, 'e')) {
+		memcpy(out + n, ".0", 3);
 		n += 2;
 	}
-	e = strchr(tmp, 'e');
+	e = strchr(out, 'e');
 	if (e) {
 		/* "1e+20" → "1e20", "1e-05" → "1e-5": drop the '+' and the exponent's leading zeros. */
 		char *start = e + 1, *from = e + 2;
@@ -208,11 +198,29 @@ void jsonw_real(struct jsonw *w, double v)
 		while (*from == '0')
 			from++;
 		if (from != start) {
-			memmove(start, from, (size_t)(tmp + n - from) + 1);
+			memmove(start, from, (size_t)(out + n - from) + 1);
 			n -= (int)(from - start);
 		}
 	}
-	put(w, tmp, (size_t)n);
+	return (size_t)n;
+}
+
+void jsonw_real(struct jsonw *w, double v)
+{
+	char tmp[JSONW_REAL_MAX];
+	size_t n;
+
+	sep(w);
+	if (!isfinite(v)) {
+		put(w, "null", 4);
+		return;
+	}
+	/* jansson's jsonp_dtostr with its default precision: 17 significant digits round-trip. */
+	if (!(n = jsonw_real_text(v, 17, tmp))) {
+		w->failed = true;
+		return;
+	}
+	put(w, tmp, n);
 }
 
 void jsonw_bool(struct jsonw *w, bool v)

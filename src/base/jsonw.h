@@ -55,6 +55,12 @@ void jsonw_real(struct jsonw *w, double v);
 void jsonw_bool(struct jsonw *w, bool v);
 void jsonw_null(struct jsonw *w);
 
+/* A finite real as jansson writes it with `precision` significant digits ("%.*g", ".0"
+ * added to an integral value, the exponent without '+' or leading zeros) into out, NUL-
+ * terminated: its length, or 0 for a non-finite value or a precision too large to fit. */
+#define JSONW_REAL_MAX 40
+size_t jsonw_real_text(double v, int precision, char out[JSONW_REAL_MAX]);
+
 /* The JSON escape of byte `c` (jansson's: \" \\ \b \f \n \r \t, other control bytes \u00XX in
  * capitals) into out: its length (2 or 6), or 0 when the byte stands for itself in a string. */
 size_t jsonw_escape(unsigned char c, char out[6]);

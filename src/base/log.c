@@ -206,30 +206,11 @@ static void put_string(struct line *l, const char *s)
 /* A finite double as jansson writes it with JSON_REAL_PRECISION(6). */
 static void put_real(struct line *l, double d)
 {
-	char b[64];
-	int n = snprintf(b, sizeof(b), "%.6g", d);
-	char *e;
+	char b[JSONW_REAL_MAX];
+	size_t n = jsonw_real_text(d, 6, b);
 
-	if (n < 0 || (size_t)n >= sizeof(b) - 3)
-		return;
-	if (!memchr(b, '.', (size_t)n) && !memchr(b, 'e', (size_t)n)) {
-		memcpy(b + n, ".0", 3);
-		n += 2;
-	}
-	e = memchr(b, 'e', (size_t)n);
-	if (e) {
-		char *start = e + 1, *end = e + 2;
-
-		if (*start == '-')
-			start++;
-		while (*end == '0')
-			end++;
-		if (end != start) {
-			memmove(start, end, (size_t)(b + n - end) + 1);
-			n -= (int)(end - start);
-		}
-	}
-	put(l, b, (size_t)n);
+	if (n)
+		put(l, b, n);
 }
 
 static bool field_settable(const struct log_field *f)
