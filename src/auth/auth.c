@@ -288,7 +288,7 @@ struct auth *auth_new(struct db *db, const struct auth_options *opt, struct err 
 	pthread_mutex_init(&a->keys_lock, NULL);
 	a->issuer = strdup(opt->issuer && *opt->issuer ? opt->issuer : "tonearm");
 	a->opt.issuer = a->issuer;
-	if (!a->issuer || !(a->keys = auth_keyring_new(a->issuer, e))) {
+	if (!a->issuer || !(a->keys = auth_keyring_new(a->issuer, e)) || !(a->tokens = auth_tokcache_new())) {
 		err_set(e, ERR_NOMEM, "out of memory");
 		goto fail;
 	}
@@ -311,6 +311,7 @@ void auth_free(struct auth *a)
 	if (!a)
 		return;
 	auth_keyring_free(a->keys);
+	auth_tokcache_free(a->tokens);
 	pthread_mutex_destroy(&a->keys_lock);
 	free(a->dummy_hash);
 	free(a->issuer);
@@ -334,8 +335,13 @@ int auth_verify_access(struct auth *a, const char *token, size_t len, struct aut
 	struct auth_claims c;
 	enum auth_role role;
 	unsigned scopes;
+	int64_t now = clock_now_ms() / 1000;
+	/* Read before verifying: if the keys change meanwhile, the entry is stale, never wrong. */
+	uint64_t gen = auth_keyring_gen(a->keys);
 
-	if (auth_jwt_verify(a->keys, token, len, clock_now_ms() / 1000, &c, e) < 0)
+	if (auth_tokcache_get(a->tokens, token, len, gen, now, out))
+		return 0;
+	if (auth_jwt_verify(a->keys, token, len, now, &c, e) < 0)
 		return -1;
 	if (!id_valid(c.sub) || (c.sid[0] && !id_valid(c.sid)) || auth_role_parse(c.role, &role, NULL) < 0 ||
 	    auth_scope_parse(c.scope, &scopes, NULL) < 0)
@@ -348,6 +354,8 @@ int auth_verify_access(struct auth *a, const char *token, size_t len, struct aut
 	out->scopes = scopes;
 	out->perms = auth_role_perms(role) & scopes;
 	out->expires_at = c.exp;
+	/* auth_jwt_verify refuses a token from the second now - AUTH_JWT_LEEWAY reaches exp. */
+	auth_tokcache_put(a->tokens, token, len, gen, c.exp + AUTH_JWT_LEEWAY, out);
 	return 0;
 }
 

@@ -7,11 +7,13 @@
 
 #include "auth/auth.h"
 #include "auth/jwt.h"
+#include "auth/tokcache.h"
 #include "db/db.h"
 
 struct auth {
 	struct db *db;
 	struct auth_keyring *keys;
+	struct auth_tokcache *tokens; /* verified access tokens (tokcache.h) */
 	struct auth_options opt;
 	char *issuer;
 	char *dummy_hash;       /* verified against when the user name is unknown */

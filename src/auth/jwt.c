@@ -1,5 +1,4 @@
-/* jwt.c — ES256 JWTs: the keyring, signing, verification and the verified-token cache
- * (see jwt.h). */
+/* jwt.c — ES256 JWTs: the keyring, signing and verification (see jwt.h). */
 #include "auth/jwt.h"
 
 #include <pthread.h>
@@ -20,11 +19,8 @@
 
 #include "auth/b64url.h"
 #include "base/json.h"
-#include "base/pages.h"
 
 #define COORD_B64 44  /* a 32-byte coordinate in base64url (43) and its NUL */
-#define CACHE_SLOTS 2048
-#define CACHE_LOCKS 64
 
 struct key {
 	char kid[AUTH_KID_MAX + 1];
@@ -34,21 +30,12 @@ struct key {
 	char x[COORD_B64], y[COORD_B64];
 };
 
-struct cache_slot {
-	unsigned char digest[SHA256_DIGEST_LENGTH];
-	uint64_t gen; /* 0: empty */
-	struct auth_claims claims;
-};
-
 struct auth_keyring {
 	pthread_rwlock_t lock;
 	struct key *keys;
 	size_t nkeys;
 	char *issuer;
-	_Atomic uint64_t gen; /* bumped on every auth_keyring_set: older cache slots are stale */
-	pthread_mutex_t cache_lock[CACHE_LOCKS];
-	struct cache_slot *cache;
-	EVP_MD *sha256; /* fetched once: OpenSSL 3's one-shot SHA256() fetches it on every call */
+	_Atomic uint64_t gen; /* bumped when keys go (auth_keyring_gen) */
 };
 
 static void keys_free(struct key *keys, size_t n)
@@ -62,21 +49,12 @@ struct auth_keyring *auth_keyring_new(const char *issuer, struct err *e)
 {
 	struct auth_keyring *kr = calloc(1, sizeof(*kr));
 
-	if (!kr || !(kr->issuer = strdup(issuer ? issuer : "")) ||
-	    !(kr->cache = pages_alloc(CACHE_SLOTS * sizeof(*kr->cache))) ||
-	    !(kr->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL))) {
-		if (kr) {
-			if (kr->cache)
-				pages_free(kr->cache, CACHE_SLOTS * sizeof(*kr->cache));
-			free(kr->issuer);
-			free(kr);
-		}
+	if (!kr || !(kr->issuer = strdup(issuer ? issuer : ""))) {
+		free(kr);
 		err_set(e, ERR_NOMEM, "out of memory");
 		return NULL;
 	}
 	pthread_rwlock_init(&kr->lock, NULL);
-	for (int i = 0; i < CACHE_LOCKS; i++)
-		pthread_mutex_init(&kr->cache_lock[i], NULL);
 	atomic_init(&kr->gen, 1);
 	return kr;
 }
@@ -87,11 +65,6 @@ void auth_keyring_free(struct auth_keyring *kr)
 		return;
 	keys_free(kr->keys, kr->nkeys);
 	pthread_rwlock_destroy(&kr->lock);
-	for (int i = 0; i < CACHE_LOCKS; i++)
-		pthread_mutex_destroy(&kr->cache_lock[i]);
-	/* Not cleansed: that would touch every page; unmapped memory comes back only zeroed. */
-	pages_free(kr->cache, CACHE_SLOTS * sizeof(*kr->cache));
-	EVP_MD_free(kr->sha256);
 	free(kr->issuer);
 	free(kr);
 }
@@ -139,6 +112,22 @@ static EVP_PKEY *pem_to_key(const char *pem)
 	return pkey;
 }
 
+/* Whether a token the old keys verified may fail with the new ones: a key went, or verifies for
+ * less long. Only then does the generation change (a reload every few seconds that finds the
+ * same keys, or a rotation that adds one, keeps what was verified). */
+static bool keys_narrowed(const struct key *old, size_t nold, const struct key *keys, size_t n)
+{
+	for (size_t i = 0; i < nold; i++) {
+		size_t j = 0;
+
+		while (j < n && strcmp(old[i].kid, keys[j].kid) != 0)
+			j++;
+		if (j == n || keys[j].valid_until_ms < old[i].valid_until_ms)
+			return true;
+	}
+	return false;
+}
+
 int auth_keyring_set(struct auth_keyring *kr, const struct auth_key_spec *specs, size_t n, struct err *e)
 {
 	struct key *keys = n ? calloc(n, sizeof(*keys)) : NULL, *old;
@@ -173,7 +162,8 @@ int auth_keyring_set(struct auth_keyring *kr, const struct auth_key_spec *specs,
 	nold = kr->nkeys;
 	kr->keys = keys;
 	kr->nkeys = n;
-	atomic_fetch_add(&kr->gen, 1);
+	if (keys_narrowed(old, nold, keys, n))
+		atomic_fetch_add(&kr->gen, 1);
 	pthread_rwlock_unlock(&kr->lock);
 	keys = old;
 	n = nold;
@@ -505,8 +495,7 @@ out:
 	return ret;
 }
 
-/* Bytes a compact JWS may hold: base64url and the two dots. A table, since every request's
- * token (≈ 600 bytes) passes through here before the cache is asked. */
+/* Bytes a compact JWS may hold: base64url and the two dots. A table: a token is ≈ 600 bytes. */
 static const bool jws_byte[256] = {
 	['-'] = true, ['_'] = true, ['.'] = true,
 	['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true, ['5'] = true, ['6'] = true,
@@ -533,12 +522,7 @@ static bool b64url_chars(const char *s, size_t n)
 int auth_jwt_verify(struct auth_keyring *kr, const char *token, size_t len, int64_t now,
 		    struct auth_claims *out, struct err *e)
 {
-	unsigned char digest[SHA256_DIGEST_LENGTH];
 	const char *d1, *d2;
-	struct cache_slot *slot;
-	pthread_mutex_t *lock;
-	struct auth_claims c;
-	uint64_t gen;
 	int ret;
 
 	if (!token || len == 0)
@@ -552,38 +536,16 @@ int auth_jwt_verify(struct auth_keyring *kr, const char *token, size_t len, int6
 	if (!d1 || !d2 || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) || d1 == token || d2 == d1 + 1 ||
 	    d2 + 1 == token + len)
 		return refuse(e, "not three segments");
-
-	if (EVP_Digest(token, len, digest, NULL, kr->sha256, NULL) != 1)
-		return refuse(e, "cannot hash");
-	slot = &kr->cache[(digest[0] | (unsigned)digest[1] << 8) % CACHE_SLOTS];
-	/* The stripe is a function of the slot, so one slot always has the same lock. */
-	lock = &kr->cache_lock[(size_t)(slot - kr->cache) % CACHE_LOCKS];
-	gen = atomic_load(&kr->gen);
-	pthread_mutex_lock(lock);
-	if (slot->gen == gen && CRYPTO_memcmp(slot->digest, digest, sizeof(digest)) == 0) {
-		c = slot->claims;
-		pthread_mutex_unlock(lock);
-		if (check_times(&c, now, e) < 0)
-			return -1;
-		*out = c;
-		return 0;
-	}
-	pthread_mutex_unlock(lock);
-
-	memset(&c, 0, sizeof(c));
+	memset(out, 0, sizeof(*out));
 	pthread_rwlock_rdlock(&kr->lock);
-	gen = atomic_load(&kr->gen);
-	ret = verify_locked(kr, token, len, d1, d2, now, &c, e);
+	ret = verify_locked(kr, token, len, d1, d2, now, out, e);
 	pthread_rwlock_unlock(&kr->lock);
-	if (ret < 0)
-		return -1;
-	pthread_mutex_lock(lock);
-	memcpy(slot->digest, digest, sizeof(digest));
-	slot->gen = gen;
-	slot->claims = c;
-	pthread_mutex_unlock(lock);
-	*out = c;
-	return 0;
+	return ret;
+}
+
+uint64_t auth_keyring_gen(struct auth_keyring *kr)
+{
+	return atomic_load(&kr->gen);
 }
 
 char *auth_keyring_jwks(struct auth_keyring *kr)

@@ -4,9 +4,8 @@
  * current key that signs, and retired keys that still verify until their `valid_until`.
  * Verification never touches the database, so it may run on an event loop: it takes a read
  * lock, checks the signature (about 40 µs for P-256 on this machine's cores) and the claims.
- * Because clients present the same token on every request until it expires, a verified
- * token's claims are cached under the SHA-256 of the whole token: a repeat costs one hash
- * and a constant-time compare. Reloading or changing the keys empties the cache.
+ * Clients present the same token on every request until it expires: auth/tokcache.h keeps
+ * what a verified token stood for, under the keyring's generation (auth_keyring_gen).
  *
  * Verification refuses, with ERR_UNAUTHORIZED and a reason safe to show (it names no key
  * material): a token over AUTH_JWT_MAX bytes; anything but three base64url segments; a header
@@ -61,8 +60,8 @@ struct auth_keyring;
 struct auth_keyring *auth_keyring_new(const char *issuer, struct err *e);
 void auth_keyring_free(struct auth_keyring *kr);
 
-/* Replace every key with `n` specs (at most one `current`) and forget cached verifications.
- * All or nothing: -1 with ERR_INVALID (a PEM that is not a P-256 private key, a kid too
+/* Replace every key with `n` specs (at most one `current`); changes the generation when a key
+ * went or verifies for less long (auth_keyring_gen). All or nothing: -1 with ERR_INVALID (a PEM that is not a P-256 private key, a kid too
  * long) leaves the keyring as it was. */
 int auth_keyring_set(struct auth_keyring *kr, const struct auth_key_spec *keys, size_t n, struct err *e);
 
@@ -83,6 +82,10 @@ int auth_jwt_sign(struct auth_keyring *kr, const struct auth_claims *c, char **o
  * ERR_UNAUTHORIZED (see above). */
 int auth_jwt_verify(struct auth_keyring *kr, const char *token, size_t len, int64_t now,
 		    struct auth_claims *out, struct err *e);
+
+/* A number that changes whenever auth_keyring_set removes a key or shortens its life: what was
+ * verified under an older one may no longer verify. Never 0. */
+uint64_t auth_keyring_gen(struct auth_keyring *kr);
 
 /* The public keys that still verify, as a JWK Set: {"keys":[{kty,crv,x,y,kid,alg,use}]}.
  * A NUL-terminated string the caller frees; NULL when out of memory. */

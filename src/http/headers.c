@@ -90,6 +90,22 @@ static void add(h2o_req_t *req, const char *name, const char *value)
 	h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 0, NULL, value, strlen(value));
 }
 
+/* A header whose value is a decimal number, written without printf (three per request). */
+static void add_uint(h2o_req_t *req, const char *name, size_t name_len, unsigned v)
+{
+	char *p = h2o_mem_alloc_pool(&req->pool, sizeof(H2O_UINT64_LONGEST_STR));
+	char t[sizeof(H2O_UINT64_LONGEST_STR)];
+	size_t n = 0;
+
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	for (size_t i = 0; i < n; i++)
+		p[i] = t[n - 1 - i];
+	p[n] = '\0';
+	h2o_add_header_by_str(&req->pool, &req->res.headers, name, name_len, 0, NULL, p, n);
+}
+
 static bool has_header(h2o_req_t *req, const char *name)
 {
 	return h2o_find_header_by_str(&req->res.headers, name, strlen(name), -1) >= 0;
@@ -114,17 +130,9 @@ void http_headers_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot
 	if (srv->ssl_ctx)
 		add(req, "strict-transport-security", HSTS);
 	if (r && r->rl_set) {
-		char v[3][16];
-
-		snprintf(v[0], sizeof(v[0]), "%u", r->rl.limit);
-		snprintf(v[1], sizeof(v[1]), "%u", r->rl.remaining);
-		snprintf(v[2], sizeof(v[2]), "%u", r->rl.reset);
-		h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("ratelimit-limit"), 0, NULL,
-				      h2o_strdup(&req->pool, v[0], SIZE_MAX).base, strlen(v[0]));
-		h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("ratelimit-remaining"), 0, NULL,
-				      h2o_strdup(&req->pool, v[1], SIZE_MAX).base, strlen(v[1]));
-		h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("ratelimit-reset"), 0, NULL,
-				      h2o_strdup(&req->pool, v[2], SIZE_MAX).base, strlen(v[2]));
+		add_uint(req, H2O_STRLIT("ratelimit-limit"), r->rl.limit);
+		add_uint(req, H2O_STRLIT("ratelimit-remaining"), r->rl.remaining);
+		add_uint(req, H2O_STRLIT("ratelimit-reset"), r->rl.reset);
 	}
 	if (srv->cors && !has_header(req, "access-control-allow-origin")) {
 		ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("origin"), -1);

@@ -215,13 +215,29 @@ static int take(struct http_limits *l, struct http_req *r, const char *key, cons
 	struct ratelimit_result res;
 	struct err e = ERR_INIT;
 
-	if (ratelimit_take(l->rl, key, rule, http_mono_ns(), &res, &e) < 0) {
+	/* The request's arrival is "now" for its buckets: one clock read less per bucket. */
+	if (ratelimit_take(l->rl, key, rule, r->t0_ns, &res, &e) < 0) {
 		/* Fail open: a broken limiter must not take the service down. */
 		log_kv(LOG_WARN, r->id, "http: rate limiter failed", LOG_FIELDS(LOG_STR("error", e.msg)));
 		return 0;
 	}
 	note(r, &res);
 	return res.allowed ? 0 : -1;
+}
+
+/* A bucket key: the parts one after the other, cut at RATELIMIT_KEY_MAX as snprintf would
+ * (without its format parsing, on every request). */
+static void key_join(char key[RATELIMIT_KEY_MAX + 1], const char *const *parts)
+{
+	size_t n = 0;
+
+	for (int i = 0; parts[i]; i++) {
+		size_t k = strnlen(parts[i], RATELIMIT_KEY_MAX - n);
+
+		memcpy(key + n, parts[i], k);
+		n += k;
+	}
+	key[n] = '\0';
 }
 
 static bool exempt(const struct http_limits *l, const struct http_req *r)
@@ -264,12 +280,12 @@ int http_limits_check(struct http_req *r)
 	for (size_t i = 0; i < l->nnamed; i++) {
 		if (strcmp(l->named[i].route, r->rt->label) != 0)
 			continue;
-		snprintf(key, sizeof(key), "r:%s:%s", l->named[i].route, addr);
+		key_join(key, (const char *const[]){ "r:", l->named[i].route, ":", addr, NULL });
 		if (take(l, r, key, &l->named[i].rule) < 0)
 			return refuse(r, "too many attempts from your address; try again later");
 		break;
 	}
-	snprintf(key, sizeof(key), "ip:%s", addr);
+	key_join(key, (const char *const[]){ "ip:", addr, NULL });
 	if (take(l, r, key, &l->per_ip) < 0)
 		return refuse(r, "too many requests from your address; slow down");
 	return 0;
@@ -285,7 +301,7 @@ int http_limits_account_hook(struct http_req *req, const struct http_route *rout
 	(void)app;
 	if (!l || !l->account_of || exempt(l, req) || !(who = l->account_of(req)))
 		return 0;
-	snprintf(key, sizeof(key), "u:%s", who);
+	key_join(key, (const char *const[]){ "u:", who, NULL });
 	if (take(l, req, key, &l->per_account) < 0)
 		return refuse(req, "too many requests for your account; slow down");
 	return 0;

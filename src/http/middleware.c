@@ -202,13 +202,39 @@ int http_mw_hooks(struct http_req *r)
 
 /* ---- access log and metrics ---- */
 
+/* An IPv4 address as dotted decimal, without the printf h2o_socket_getnumerichost uses: every
+ * request asks for its peer (rate limits, logs). Returns the length written (at most 15). */
+static size_t ipv4_text(const struct in_addr *a, char out[INET_ADDRSTRLEN])
+{
+	const unsigned char *b = (const unsigned char *)&a->s_addr;
+	size_t n = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+
+		if (i)
+			out[n++] = '.';
+		if (v >= 100)
+			out[n++] = (char)('0' + v / 100);
+		if (v >= 10)
+			out[n++] = (char)('0' + v / 10 % 10);
+		out[n++] = (char)('0' + v % 10);
+	}
+	out[n] = '\0';
+	return n;
+}
+
 const char *http_peer_text(h2o_req_t *req, h2o_mem_pool_t *pool)
 {
 	struct sockaddr_storage ss;
 	socklen_t l = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
 	char buf[NI_MAXHOST];
-	size_t n = l ? h2o_socket_getnumerichost((struct sockaddr *)&ss, l, buf) : SIZE_MAX;
+	size_t n;
 
+	if (l >= sizeof(struct sockaddr_in) && ss.ss_family == AF_INET)
+		n = ipv4_text(&((const struct sockaddr_in *)&ss)->sin_addr, buf);
+	else
+		n = l ? h2o_socket_getnumerichost((struct sockaddr *)&ss, l, buf) : SIZE_MAX;
 	if (n == SIZE_MAX)
 		return "unknown";
 	return h2o_strdup(pool, buf, n).base;

@@ -156,7 +156,7 @@ static void test_round_trip(void **state)
 	assert_string_equal(out.scope, "library:read stream");
 	assert_string_equal(out.kid, kid);
 	assert_int_equal(out.exp, c.exp);
-	/* The second time comes from the cache and must say the same. */
+	/* Verification keeps no state: the second time says the same. */
 	memset(&out, 0, sizeof(out));
 	assert_int_equal(auth_jwt_verify(kr, tok, strlen(tok), now, &out, &e), 0);
 	assert_string_equal(out.sub, c.sub);
@@ -259,7 +259,7 @@ static void test_times(void **state)
 		struct auth_claims out;
 		struct err e = ERR_INIT;
 		assert_int_equal(auth_jwt_verify(kr, tok, strlen(tok), now, &out, &e), 0);
-		/* And a cached token still expires. */
+		/* And the token expires. */
 		assert_int_equal(auth_jwt_verify(kr, tok, strlen(tok), now + 10000, &out, &e), -1);
 		assert_non_null(strstr(e.msg, "expired"));
 	}
@@ -331,10 +331,28 @@ static void test_unknown_and_retired_kid(void **state)
 		char *t0;
 		struct auth_key_spec only = { kid, pem, INT64_MAX, true };
 
+		uint64_t gen;
+
 		assert_int_equal(auth_keyring_set(kr, &only, 1, &e), 0);
 		t0 = sign(&c0);
 		assert_int_equal(auth_jwt_verify(kr, t0, strlen(t0), now, &out, &e), 0);
+		/* The same keys again, or one more: what was verified stays good (auth/tokcache.h). */
+		gen = auth_keyring_gen(kr);
+		assert_int_equal(auth_keyring_set(kr, &only, 1, &e), 0);
+		assert_true(auth_keyring_gen(kr) == gen);
+		spec[1].current = false;
+		only.current = false;
+		{
+			struct auth_key_spec both[2] = { only, spec[1] };
+
+			both[0].current = true;
+			assert_int_equal(auth_keyring_set(kr, both, 2, &e), 0);
+			assert_true(auth_keyring_gen(kr) == gen);
+		}
+		spec[1].current = true;
+		/* Our key's life shortened: the generation moves. */
 		assert_int_equal(auth_keyring_set(kr, spec, 2, &e), 0);
+		assert_true(auth_keyring_gen(kr) != gen);
 		expect_refused(t0, strlen(t0), "unknown key");
 		free(t0);
 	}
