@@ -18,6 +18,7 @@ struct stream *cli_stream_new(const struct config *conf, struct db *db, struct s
 	if (stream_ladder_parse(conf->ladder, &opt, e) < 0)
 		return NULL;
 	opt.segment_seconds = conf->segment_seconds;
+	opt.live_cache_max = conf->live_cache_max;
 	if (conf->master_key && *conf->master_key) {
 		if (stream_master_key_parse(conf->master_key, opt.master_key, e) < 0)
 			goto out;

@@ -20,6 +20,12 @@ struct stream {
 	struct store *store;
 	struct catalog *cat;
 	struct stream_options opt;
+	/* The live/ copies' total as of the last listing plus what this process added since
+	 * (live_trim.c), when that listing was made (clock_mono_ns; 0: never), and whether a
+	 * thread is trimming now. */
+	_Atomic uint64_t live_bytes;
+	_Atomic int64_t live_listed_ns;
+	atomic_bool live_trimming;
 };
 
 /* A block of decoded PCM, interleaved float at the source rate, shared (read-only) by every

@@ -17,6 +17,7 @@ void stream_options_default(struct stream_options *opt)
 	struct err e = ERR_INIT;
 	memset(opt, 0, sizeof(*opt));
 	opt->segment_seconds = STREAM_SEGMENT_SECONDS_DEFAULT;
+	opt->live_cache_max = (uint64_t)1 << 30;
 	(void)stream_ladder_parse(STREAM_LADDER_DEFAULT, opt, &e);
 }
 

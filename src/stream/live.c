@@ -150,6 +150,7 @@ static int src_seek(void *opaque, int64_t off)
 /* ---- the transcoder ---- */
 
 struct stream_live {
+	struct stream *s;
 	const struct live_format *fmt;
 	char track[64];
 	struct media_decoder *dec;
@@ -166,6 +167,7 @@ struct stream_live {
 	struct buf out;          /* muxed bytes not yet handed out, from out_off */
 	size_t out_off;
 	struct store_writer *w;  /* the cache object; NULL when not caching */
+	uint64_t cached;         /* bytes written to it */
 	char cache_key[STORE_KEY_MAX + 1];
 	bool draining, eof, complete, failed;
 	struct err err;
@@ -411,6 +413,7 @@ int stream_live_open(struct stream *s, const char *track_id, enum stream_live_fo
 
 	if (!l)
 		return err_set(e, ERR_NOMEM, "out of memory");
+	l->s = s;
 	l->src_fd = -1;
 	l->fmt = format_of(f);
 	buf_init(&l->out, LIVE_OUT_MAX);
@@ -446,8 +449,10 @@ int stream_live_open(struct stream *s, const char *track_id, enum stream_live_fo
 	}
 	if (open_encoder(l, kbps, e) < 0)
 		goto out;
-	if (stream_live_key(track_id, f, kbps, l->cache_key, sizeof(l->cache_key), &ce) < 0 ||
-	    !(l->w = store_write_begin(s->store, l->cache_key, &ce)))
+	if (s->opt.live_cache_max == 0)
+		; /* keep no copies */
+	else if (stream_live_key(track_id, f, kbps, l->cache_key, sizeof(l->cache_key), &ce) < 0 ||
+		 !(l->w = store_write_begin(s->store, l->cache_key, &ce)))
 		log_kv(LOG_WARN, NULL, "live transcode: not caching",
 		       LOG_FIELDS(LOG_STR("track", track_id), LOG_STR("error", ce.msg)));
 	*out = l;
@@ -498,6 +503,8 @@ ssize_t stream_live_read(struct stream_live *l, void *buf, size_t cap, struct er
 			log_kv(LOG_WARN, NULL, "live transcode: caching failed",
 			       LOG_FIELDS(LOG_STR("track", l->track), LOG_STR("error", we.msg)));
 			drop_cache(l);
+		} else {
+			l->cached += n;
 		}
 	}
 	l->out_off += n;
@@ -520,6 +527,8 @@ void stream_live_free(struct stream_live *l)
 		else if (store_write_commit(l->w, &e) < 0)
 			log_kv(LOG_WARN, NULL, "live transcode: storing the cached copy failed",
 			       LOG_FIELDS(LOG_STR("track", l->track), LOG_STR("error", e.msg)));
+		else
+			stream_live_added(l->s, l->cached);
 		l->w = NULL;
 	}
 	stream_enc_release(&l->x);

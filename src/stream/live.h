@@ -17,7 +17,8 @@
  * next request for the same format and rate is served from the object (with Range).
  *
  * Bit rates are quantised to a few steps per format (stream_live_kbps), so a handful of cached
- * objects serve every client's maxBitRate.
+ * objects serve every client's maxBitRate. The copies together are kept within the
+ * `live_cache_max` option: past it, the oldest are deleted (stream_live_trim; 0 keeps none).
  *
  * Threads: a struct stream_live belongs to one thread at a time (each read may come from a
  * different pool thread, never two at once).
@@ -26,6 +27,7 @@
 #define TONEARM_STREAM_LIVE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "base/err.h"
@@ -73,5 +75,25 @@ ssize_t stream_live_read(struct stream_live *l, void *buf, size_t cap, struct er
 /* Stop and free. The cache object is committed when the stream was read to its end, else
  * aborted. NULL is allowed. */
 void stream_live_free(struct stream_live *l);
+
+/* What stream_live_trim found and did. */
+struct stream_live_trimmed {
+	size_t copies;          /* cached copies found */
+	uint64_t bytes;         /* their total size */
+	size_t deleted;         /* the oldest of them deleted */
+	uint64_t deleted_bytes;
+};
+
+/* When the copies under live/ take more than `max_bytes`, delete the oldest (modification
+ * time, then key) until they take at most nine tenths of it. Lists the whole prefix: on S3,
+ * one request per 1,000 copies. 0, or -1 with *e (the store's error; copies deleted before it
+ * stay deleted). */
+int stream_live_trim(struct stream *s, uint64_t max_bytes, struct stream_live_trimmed *out, struct err *e);
+
+/* A copy of `size` bytes was committed: run stream_live_trim with the service's limit, in the
+ * calling thread, when the copies may now take more than it (the last listing's total plus
+ * what this process added since), on the first call, or when the last listing is ten minutes
+ * old (other servers add copies too). One thread at a time; failures are logged. */
+void stream_live_added(struct stream *s, uint64_t size);
 
 #endif

@@ -61,6 +61,7 @@ struct stream_options {
 	struct stream_rung rungs[STREAM_RUNGS_MAX];
 	size_t nrungs;
 	int segment_seconds;                              /* 1–30 */
+	uint64_t live_cache_max;                          /* bytes the live/ copies may take; 0: none */
 	unsigned char master_key[STREAM_MASTER_KEY_LEN]; /* SECRET: never log */
 };
 

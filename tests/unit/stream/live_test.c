@@ -6,9 +6,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "store/store.h"
 #include "stream/live.h"
+#include "stream/stream.h"
 
 static void test_format_parse(void **state)
 {
@@ -78,12 +85,92 @@ static void test_cache_key(void **state)
 	assert_int_equal(stream_live_key("01ABCDEFGHIJKLMNOP", STREAM_LIVE_MP3, 192, small, sizeof(small), &e), -1);
 }
 
+/* An object of `size` bytes under `key`, its file's mtime set to `mtime` (the file store keeps
+ * key k at <root>/k). */
+static void put(struct store *st, const char *root, const char *key, size_t size, time_t mtime)
+{
+	static char zeros[4096];
+	struct err e = ERR_INIT;
+	struct store_writer *w = store_write_begin(st, key, &e);
+	char path[1024];
+	struct timespec ts[2] = { { mtime, 0 }, { mtime, 0 } };
+
+	assert_non_null(w);
+	for (size_t n = 0; n < size; n += sizeof(zeros))
+		assert_int_equal(store_write(w, zeros, size - n < sizeof(zeros) ? size - n : sizeof(zeros), &e), 0);
+	assert_int_equal(store_write_commit(w, &e), 0);
+	snprintf(path, sizeof(path), "%s/%s", root, key);
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static int exists(struct store *st, const char *key)
+{
+	struct store_stat sst;
+	struct err e = ERR_INIT;
+
+	return store_stat(st, key, &sst, &e) == 0;
+}
+
+/* Past the limit, the oldest copies go until nine tenths of it are left; nothing outside live/
+ * is touched; under the limit nothing goes. */
+static void test_trim(void **state)
+{
+	char dir[] = "/tmp/tonearm-live-trim-XXXXXX", url[700], root[600];
+	struct stream_options opt;
+	struct stream_live_trimmed t;
+	struct err e = ERR_INIT;
+	struct store *st;
+	struct stream *s;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(root, sizeof(root), "%s/store", dir);
+	snprintf(url, sizeof(url), "file://%s", root);
+	assert_non_null(st = store_open(url, NULL, &e));
+	stream_options_default(&opt);
+	assert_non_null(s = stream_new(NULL, st, NULL, &opt, &e));
+	/* Ten copies of 10 KB, one older than the next; and an original that is not a copy. */
+	for (int i = 0; i < 10; i++) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "live/t%d/mp3_128.mp3", (i * 7) % 10);
+		put(st, root, key, 10000, 1700000000 + i * 60);
+	}
+	put(st, root, "orig/aa/original", 50000, 1600000000);
+	/* 100 KB under a 100 KB limit: nothing to do. */
+	assert_int_equal(stream_live_trim(s, 100000, &t, &e), 0);
+	assert_int_equal(t.copies, 10);
+	assert_int_equal(t.bytes, 100000);
+	assert_int_equal(t.deleted, 0);
+	/* A 50 KB limit: the six oldest go (down to 40 KB, at most 45 KB). */
+	assert_int_equal(stream_live_trim(s, 50000, &t, &e), 0);
+	assert_int_equal(t.deleted, 6);
+	assert_int_equal(t.deleted_bytes, 60000);
+	for (int i = 0; i < 10; i++) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "live/t%d/mp3_128.mp3", (i * 7) % 10);
+		assert_int_equal(exists(st, key), i >= 6);
+	}
+	assert_true(exists(st, "orig/aa/original"));
+	/* A limit of 0 keeps none. */
+	assert_int_equal(stream_live_trim(s, 0, &t, &e), 0);
+	assert_int_equal(t.copies, 4);
+	assert_int_equal(t.deleted, 4);
+	assert_true(exists(st, "orig/aa/original"));
+	stream_free(s);
+	store_close(st);
+	snprintf(url, sizeof(url), "rm -rf '%s'", dir);
+	assert_int_equal(system(url), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_parse),
 		cmocka_unit_test(test_kbps_steps),
 		cmocka_unit_test(test_cache_key),
+		cmocka_unit_test(test_trim),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
