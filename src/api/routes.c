@@ -2,6 +2,7 @@
  * where its handler runs (QUICK on the event loop, BLOCKING on the handler pool) and the
  * permission it needs (0: open; api/perm.h, enforced by the hook in api/auth.c).
  * docs/api/openapi.yaml describes the same routes (tests/e2e/docs.test.mjs checks it). */
+#include "api/acoustic.h"
 #include "api/api.h"
 
 #include "api/apikeys.h"
@@ -78,6 +79,8 @@ static const struct http_route routes[] = {
 	{ HTTP_DELETE, "/api/v1/tracks/{id}", api_track_delete, HTTP_BLOCKING, PERM_CATALOG_WRITE, "track_delete" },
 	/* Processing state from the job queue (api/jobs.c). */
 	{ HTTP_GET, "/api/v1/tracks/{id}/status", api_track_status, HTTP_BLOCKING, PERM_LIBRARY_READ, "track_status" },
+	{ HTTP_GET, "/api/v1/tracks/{id}/waveform", api_track_waveform, HTTP_BLOCKING, PERM_LIBRARY_READ, "track_waveform" },
+	{ HTTP_GET, "/api/v1/tracks/{id}/duplicates", api_track_duplicates, HTTP_BLOCKING, PERM_LIBRARY_READ, "track_duplicates" },
 	{ HTTP_GET, "/api/v1/admin/jobs", api_admin_jobs, HTTP_BLOCKING, PERM_ADMIN, "admin_jobs" },
 	{ HTTP_GET, "/api/v1/genres", api_genres_list, HTTP_BLOCKING, PERM_LIBRARY_READ, "genres" },
 	{ HTTP_GET, "/api/v1/genres/{id}", api_genre_get, HTTP_BLOCKING, PERM_LIBRARY_READ, "genre" },

@@ -154,6 +154,37 @@ struct catalog_analysis {
 int catalog_track_set_analysis(struct catalog *cat, const char *track_id, const struct catalog_analysis *a,
 			       struct err *e);
 
+/* ---- what the analysis offers (acoustic.c) ---- */
+
+/* A track's waveform: npairs (min, max) pairs over its whole length, each -127 … 127 (full
+ * scale), bins of equal duration. */
+struct catalog_waveform {
+	signed char *peaks;           /* 2 * npairs, malloc'd */
+	size_t npairs;
+	int sample_rate;              /* of the source; 0 when unknown */
+	int64_t duration_ms;
+};
+
+/* The waveform of track `id`. 0 (release with catalog_waveform_release); -1 with *e:
+ * ERR_NOT_FOUND (no such track), ERR_CONFLICT (not analysed yet), ERR_NOMEM, a database error. */
+int catalog_track_waveform(struct catalog *cat, const char *id, struct catalog_waveform *out, struct err *e);
+void catalog_waveform_release(struct catalog_waveform *w);
+
+/* Another track that is the same recording, and how alike their fingerprints are (0–100). */
+struct catalog_duplicate {
+	char id[ID_LEN + 1];
+	int similarity;
+};
+
+/* Acoustic duplicates of track `id`: tracks whose duration is within 2 s + 1% of its own and
+ * whose Chromaprint fingerprints score at least `min_similarity` (media_fingerprint_similarity:
+ * two encodings of one recording score above 70, unrelated audio near 0), most alike first.
+ * At most 5,000 tracks of about the same length are compared. *out is malloc'd (free()), *n
+ * items. -1 with *e: ERR_NOT_FOUND, ERR_CONFLICT (the track has no fingerprint yet), ERR_NOMEM,
+ * a database error. */
+int catalog_track_duplicates(struct catalog *cat, const char *id, int min_similarity, struct catalog_duplicate **out,
+			     size_t *n, struct err *e);
+
 /* Group many adds into one transaction (seeding, bulk imports): between catalog_batch_begin
  * and catalog_batch_end, every catalog_track_add made on this thread joins the batch's
  * transaction instead of committing on its own (and is not retried). A duplicate is still

@@ -117,4 +117,10 @@ double media_album_gain(const struct media_analysis *tracks, size_t n);
  * 0 when either is shorter than about 3 s of audio. */
 int media_fingerprint_similarity(const uint32_t *a, size_t alen, const uint32_t *b, size_t blen);
 
+/* The raw items of a compressed, base64 fingerprint (media_analysis.fingerprint, as stored):
+ * *raw is malloc'd (free()), *len items. -1 with ERR_INVALID for text that is not one (or
+ * over MEDIA_FINGERPRINT_TEXT_MAX bytes), ERR_NOMEM. */
+#define MEDIA_FINGERPRINT_TEXT_MAX (1u << 20)
+int media_fingerprint_decode(const char *text, uint32_t **raw, size_t *len, struct err *e);
+
 #endif

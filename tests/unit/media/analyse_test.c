@@ -220,6 +220,23 @@ static void test_fingerprints(void **state)
 	assert_true(media_fingerprint_similarity(fa.fingerprint_raw + 16, fa.fingerprint_len - 16, ma.fingerprint_raw,
 						 ma.fingerprint_len) >= 70);
 	assert_int_equal(media_fingerprint_similarity(fa.fingerprint_raw, 5, ma.fingerprint_raw, ma.fingerprint_len), 0);
+	/* The stored text decodes to the raw items again; anything else is refused. */
+	{
+		uint32_t *raw = NULL;
+		size_t len = 0;
+		struct err e = ERR_INIT;
+
+		assert_int_equal(media_fingerprint_decode(fa.fingerprint, &raw, &len, &e), 0);
+		assert_int_equal(len, fa.fingerprint_len);
+		assert_memory_equal(raw, fa.fingerprint_raw, len * sizeof(*raw));
+		free(raw);
+		for (const char *bad[] = { "", "not base64 at all!", "AQAA", NULL }, **b = bad; *b; b++) {
+			e = (struct err)ERR_INIT;
+			assert_int_equal(media_fingerprint_decode(*b, &raw, &len, &e), -1);
+			assert_null(raw);
+			assert_int_equal(e.code, ERR_INVALID);
+		}
+	}
 	media_analysis_release(&fa);
 	media_analysis_release(&ma);
 	media_analysis_release(&fb);

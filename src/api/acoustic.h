@@ -1,0 +1,19 @@
+/* acoustic.h (api) — what a track's analysis offers clients:
+ *   GET /api/v1/tracks/{id}/waveform    its peaks for a player's scrubber, in the JSON format of
+ *                                        BBC audiowaveform (version 2, 8 bits), which peaks.js
+ *                                        and wavesurfer.js read as they are;
+ *   GET /api/v1/tracks/{id}/duplicates  the other tracks that are the same recording (acoustic
+ *                                        duplicates: Chromaprint fingerprints compared), most
+ *                                        alike first, each with its `similarity` (0–100);
+ *                                        `min_similarity` (default 70) sets the bar.
+ * Both are blocking routes (the database) and need library:read. A track not analysed yet
+ * answers 409 (its /status says when it will be). */
+#ifndef TONEARM_API_ACOUSTIC_H
+#define TONEARM_API_ACOUSTIC_H
+
+struct http_req;
+
+void api_track_waveform(struct http_req *req, void *app);
+void api_track_duplicates(struct http_req *req, void *app);
+
+#endif

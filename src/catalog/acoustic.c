@@ -1,0 +1,198 @@
+/* acoustic.c — what a track's analysis offers listeners and curators: its waveform peaks, and
+ * the other tracks that are the same recording (acoustic duplicates), see catalog.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <stdio.h>
+
+#include "base/id.h"
+#include "catalog/internal.h"
+#include "db/db.h"
+#include "media/analyse.h"
+
+#define CANDIDATES_MAX 5000 /* tracks of about the same length compared per request */
+
+/* The window of durations a copy of a `ms` long recording may have: ±(2 s + 1%). A lossy
+ * encoding pads a few dozen milliseconds; a different edit is not the same recording. */
+static void window(int64_t ms, int64_t *lo, int64_t *hi)
+{
+	int64_t d = 2000 + ms / 100;
+
+	*lo = ms > d ? ms - d : 1;
+	*hi = ms + d;
+}
+
+/* The row of `id`: 1 with its analysis row's column `col` (0 peaks, 1 fingerprint) present,
+ * 0 when the track exists without it; -1 with ERR_NOT_FOUND when there is no such track. The
+ * statement is left on the row for the caller. */
+static int track_row(struct db_conn *c, const char *id, const char *sql, struct db_stmt **out, struct err *e)
+{
+	struct db_stmt *s = db_prepare(c, sql, e);
+	int rc;
+
+	*out = NULL;
+	if (!s)
+		return -1;
+	db_bind_str(s, 1, id);
+	if ((rc = db_step(s, e)) < 0) {
+		db_finalize(s);
+		return -1;
+	}
+	if (rc == 0) {
+		db_finalize(s);
+		return err_set(e, ERR_NOT_FOUND, "no track %s", id);
+	}
+	*out = s;
+	return 0;
+}
+
+int catalog_track_waveform(struct catalog *cat, const char *id, struct catalog_waveform *out, struct err *e)
+{
+	struct db_conn *c;
+	struct db_stmt *s = NULL;
+	const void *blob;
+	size_t len = 0;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!id_valid(id))
+		return err_set(e, ERR_NOT_FOUND, "no track %s", id ? id : "");
+	if (!(c = db_acquire(cat->db, e)))
+		return -1;
+	if (track_row(c, id,
+		      "SELECT t.sample_rate, t.duration_ms, a.peaks FROM tracks t "
+		      "LEFT JOIN track_analysis a ON a.track_id = t.id WHERE t.id = $1",
+		      &s, e) < 0)
+		goto out;
+	blob = db_col_blob(s, 2, &len);
+	if (!blob || len < 2) {
+		err_set(e, ERR_CONFLICT, "track %s has not been analysed yet; its status says when it is", id);
+		goto out;
+	}
+	if (!(out->peaks = malloc(len))) {
+		err_set(e, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(out->peaks, blob, len);
+	out->npairs = len / 2;
+	out->sample_rate = (int)db_col_int(s, 0);
+	out->duration_ms = db_col_int(s, 1);
+	ret = 0;
+out:
+	db_finalize(s);
+	db_release(c);
+	return ret;
+}
+
+void catalog_waveform_release(struct catalog_waveform *w)
+{
+	free(w->peaks);
+	memset(w, 0, sizeof(*w));
+}
+
+static int by_similarity(const void *a, const void *b)
+{
+	const struct catalog_duplicate *x = a, *y = b;
+
+	if (x->similarity != y->similarity)
+		return y->similarity - x->similarity;
+	return strcmp(x->id, y->id);
+}
+
+int catalog_track_duplicates(struct catalog *cat, const char *id, int min_similarity, struct catalog_duplicate **out,
+			     size_t *n, struct err *e)
+{
+	struct db_conn *c;
+	struct db_stmt *s = NULL;
+	uint32_t *mine = NULL;
+	size_t mine_len = 0, cap = 0;
+	int64_t ms, lo, hi;
+	int rc, ret = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (!id_valid(id))
+		return err_set(e, ERR_NOT_FOUND, "no track %s", id ? id : "");
+	if (!(c = db_acquire(cat->db, e)))
+		return -1;
+	if (db_begin_read(c, e) < 0)
+		goto out;
+	if (track_row(c, id,
+		      "SELECT t.duration_ms, a.fingerprint FROM tracks t "
+		      "LEFT JOIN track_analysis a ON a.track_id = t.id WHERE t.id = $1",
+		      &s, e) < 0)
+		goto out;
+	ms = db_col_int(s, 0);
+	if (!db_col_text(s, 1) || ms <= 0) {
+		err_set(e, ERR_CONFLICT, "track %s has no fingerprint yet; its status says when the analysis is done", id);
+		goto out;
+	}
+	if (media_fingerprint_decode(db_col_text(s, 1), &mine, &mine_len, e) < 0)
+		goto out;
+	db_finalize(s);
+	window(ms, &lo, &hi);
+	s = db_prepare(c,
+		       "SELECT t.id, a.fingerprint FROM tracks t JOIN track_analysis a ON a.track_id = t.id "
+		       "WHERE t.duration_ms BETWEEN $1 AND $2 AND t.id <> $3 AND a.fingerprint IS NOT NULL "
+		       "ORDER BY t.duration_ms LIMIT $4",
+		       e);
+	if (!s)
+		goto out;
+	db_bind_int(s, 1, lo);
+	db_bind_int(s, 2, hi);
+	db_bind_str(s, 3, id);
+	db_bind_int(s, 4, CANDIDATES_MAX);
+	while ((rc = db_step(s, e)) == 1) {
+		uint32_t *theirs = NULL;
+		size_t theirs_len = 0;
+		struct err de = ERR_INIT;
+		int sim;
+
+		/* A fingerprint that does not decode is one we did not write: not a duplicate. */
+		if (media_fingerprint_decode(db_col_text(s, 1), &theirs, &theirs_len, &de) < 0) {
+			if (de.code == ERR_NOMEM) {
+				*e = de;
+				goto out;
+			}
+			continue;
+		}
+		sim = media_fingerprint_similarity(mine, mine_len, theirs, theirs_len);
+		free(theirs);
+		if (sim < min_similarity)
+			continue;
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			struct catalog_duplicate *v = realloc(*out, ncap * sizeof(*v));
+
+			if (!v) {
+				err_set(e, ERR_NOMEM, "out of memory");
+				goto out;
+			}
+			*out = v;
+			cap = ncap;
+		}
+		snprintf((*out)[*n].id, sizeof((*out)[*n].id), "%s", db_col_text(s, 0));
+		(*out)[*n].similarity = sim;
+		(*n)++;
+	}
+	if (rc < 0)
+		goto out;
+	db_finalize(s);
+	s = NULL;
+	if (db_commit(c, e) < 0)
+		goto out;
+	qsort(*out, *n, sizeof(**out), by_similarity);
+	ret = 0;
+out:
+	if (ret < 0) {
+		if (db_in_transaction(c))
+			db_rollback(c, NULL);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	free(mine);
+	db_finalize(s);
+	db_release(c);
+	return ret;
+}
