@@ -142,9 +142,9 @@ static int insert_track(struct db_conn *c, const struct catalog_track_input *in,
 		"track_no, track_total, duration_ms, date, year, isrc, label, bpm, lyrics, mb_recording_id, "
 		"mb_release_id, rg_track_gain, rg_track_peak, rg_album_gain, rg_album_peak, loudness_lufs, "
 		"loudness_range, true_peak, sha256, object_key, path, container, codec, sample_rate, channels, "
-		"bits, bitrate, lossless, file_size, cover_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, "
-		"$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, "
-		"$25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40)", e);
+		"bits, bitrate, lossless, file_size, cover_hash, created_at, updated_at, rg_album_tagged) VALUES ($1, "
+		"$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, "
+		"$23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41)", e);
 	if (!s)
 		goto out;
 	db_bind_str(s, k++, id);
@@ -187,6 +187,7 @@ static int insert_track(struct db_conn *c, const struct catalog_track_input *in,
 	db_bind_str(s, k++, nz(in->cover_hash));
 	db_bind_int(s, k++, in->created_at ? in->created_at : now);
 	db_bind_int(s, k++, now);
+	db_bind_int(s, k++, (in->has & CATALOG_HAS_RG_ALBUM) != 0);
 	if (db_step(s, e) < 0)
 		goto out;
 	ret = 0;
@@ -311,18 +312,21 @@ static int add_once(struct db_conn *c, const struct catalog_track_input *in, str
 		    catalog_genre_link(c, out->id, gid, (int)i, e) < 0)
 			goto fail;
 	}
-	if (nz(in->fingerprint) || in->peaks_len) {
-		struct db_stmt *s = db_prepare(c, "INSERT INTO track_analysis (track_id, fingerprint, peaks) "
-					       "VALUES ($1, $2, $3)", e);
+	if (nz(in->fingerprint) || in->peaks_len || in->gating_hist) {
+		struct db_stmt *s = db_prepare(c, "INSERT INTO track_analysis (track_id, fingerprint, peaks, gating_hist) "
+					       "VALUES ($1, $2, $3, $4)", e);
 		if (!s)
 			goto fail;
 		db_bind_str(s, 1, out->id);
 		db_bind_str(s, 2, nz(in->fingerprint));
 		if (in->peaks_len)
 			db_bind_blob(s, 3, in->peaks, in->peaks_len);
+		else
+			db_bind_null(s, 3);
+		catalog_bind_gating_hist(s, 4, in->gating_hist, e);
 		rc = db_step(s, e);
 		db_finalize(s);
-		if (rc < 0)
+		if (rc < 0 || (in->gating_hist && catalog_album_gain_update(c, out->album_id, now, e) < 0))
 			goto fail;
 	}
 	if (catalog_bump(c, e) < 0 || (own_tx && db_commit(c, e) < 0))

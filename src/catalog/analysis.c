@@ -59,10 +59,10 @@ int catalog_track_set_analysis(struct catalog *cat, const char *track_id, const 
 	}
 	db_finalize(s);
 	s = NULL;
-	if (a->fingerprint || a->peaks_len) {
-		s = db_prepare(c, "INSERT INTO track_analysis (track_id, fingerprint, peaks) VALUES ($1, $2, $3) "
-				  "ON CONFLICT (track_id) DO UPDATE SET fingerprint = excluded.fingerprint, "
-				  "peaks = excluded.peaks", e);
+	if (a->fingerprint || a->peaks_len || a->gating_hist) {
+		s = db_prepare(c, "INSERT INTO track_analysis (track_id, fingerprint, peaks, gating_hist) "
+				  "VALUES ($1, $2, $3, $4) ON CONFLICT (track_id) DO UPDATE SET "
+				  "fingerprint = excluded.fingerprint, peaks = excluded.peaks, gating_hist = excluded.gating_hist", e);
 		if (!s)
 			goto fail;
 		db_bind_str(s, 1, track_id);
@@ -71,8 +71,18 @@ int catalog_track_set_analysis(struct catalog *cat, const char *track_id, const 
 			db_bind_blob(s, 3, a->peaks, a->peaks_len);
 		else
 			db_bind_null(s, 3);
+		catalog_bind_gating_hist(s, 4, a->gating_hist, e);
 		if (db_step(s, e) < 0)
 			goto fail;
+		if (a->gating_hist) {
+			char album[ID_LEN + 1];
+			int rc = catalog_query_id(c, "SELECT album_id FROM tracks WHERE id = $1", album, e, 1, track_id);
+
+			db_finalize(s);
+			s = NULL;
+			if (rc < 0 || (rc == 1 && catalog_album_gain_update(c, album, clock_now_ms(), e) < 0))
+				goto fail;
+		}
 	}
 	if (catalog_bump(c, e) < 0 || (own_tx && db_commit(c, e) < 0))
 		goto fail;

@@ -118,6 +118,7 @@ struct catalog_track_input {
 	const char *fingerprint;      /* Chromaprint, or NULL */
 	const void *peaks;            /* waveform peaks, or NULL */
 	size_t peaks_len;
+	const uint32_t *gating_hist;  /* CATALOG_GATING_BINS loudness blocks per bin (album gain), or NULL */
 	int64_t created_at;           /* ms; 0: now (seeding and re-imports may set it) */
 };
 
@@ -135,6 +136,12 @@ struct catalog_track_added {
 int catalog_track_add(struct catalog *cat, const struct catalog_track_input *in,
 		      struct catalog_track_added *out, struct err *e);
 
+/* media/analyse.h's MEDIA_GATING_BINS: a track's 400 ms blocks counted per 0.1 LU of loudness.
+ * When a track with them is added or analysed, its album's ReplayGain album gain and peak are
+ * computed again from all its analysed tracks' blocks pooled, and set on every track of the
+ * album whose album gain did not come from its tags. */
+#define CATALOG_GATING_BINS 1000
+
 /* A track's analysis, computed after it was added (the `analyse` job, ingest.h). */
 struct catalog_analysis {
 	bool has_loudness;            /* loudness_lufs, loudness_range, true_peak (dBTP) */
@@ -145,6 +152,7 @@ struct catalog_analysis {
 	const char *fingerprint;      /* Chromaprint, or NULL */
 	const void *peaks;            /* waveform peaks, or NULL */
 	size_t peaks_len;
+	const uint32_t *gating_hist;  /* CATALOG_GATING_BINS loudness blocks per bin (album gain), or NULL */
 };
 
 /* Record `a` on track `track_id` (replacing an earlier analysis; a tagged ReplayGain stays) and

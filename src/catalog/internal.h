@@ -34,6 +34,13 @@ struct catalog_page *catalog_page_new(struct err *e);
  * writers hold the counter's row lock (PostgreSQL) as briefly as possible. */
 int catalog_bump(struct db_conn *c, struct err *e);
 
+/* acoustic.c: bind a gating histogram (CATALOG_GATING_BINS counts, or NULL) as a blob of 4-byte
+ * little-endian counts; and recompute the album gain and peak of `album_id` from its analysed
+ * tracks (see CATALOG_GATING_BINS), inside the caller's transaction. 0 or -1. */
+struct db_stmt;
+int catalog_bind_gating_hist(struct db_stmt *s, int k, const uint32_t *hist, struct err *e);
+int catalog_album_gain_update(struct db_conn *c, const char *album_id, int64_t now, struct err *e);
+
 /* The counter, read on `c`. */
 int catalog_read_version(struct db_conn *c, int64_t *v, struct err *e);
 

@@ -77,6 +77,7 @@ int ingest_analyse_track(struct ingest *ing, const char *track_id, struct err *e
 	/* Digital silence has no loudness (-inf): left unknown rather than invented (as map.c). */
 	if (isfinite(an.integrated_lufs)) {
 		ca.has_loudness = true;
+		ca.gating_hist = an.gating_hist; /* its album's gain (catalog.h) */
 		ca.loudness_lufs = an.integrated_lufs;
 		ca.loudness_range = isfinite(an.loudness_range_lu) ? an.loudness_range_lu : 0;
 		ca.true_peak = isfinite(an.true_peak_dbtp) ? an.true_peak_dbtp : 0;

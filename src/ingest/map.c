@@ -197,6 +197,7 @@ int ingest_map(const struct media_tags *t, const struct media_info *info,
 			in->loudness_range = finite_or(an->loudness_range_lu, 0);
 			in->true_peak = finite_or(an->true_peak_dbtp, 0);
 			in->has |= CATALOG_HAS_LOUDNESS;
+			in->gating_hist = an->gating_hist; /* its album's gain (catalog.h) */
 			/* Measured ReplayGain stands in for a tag the file lacks. */
 			if (!(in->has & CATALOG_HAS_RG_TRACK) && isfinite(an->track_gain_db)) {
 				in->rg_track_gain = an->track_gain_db;

@@ -1,9 +1,11 @@
 // What the analysis offers clients: a track's waveform (audiowaveform JSON, as peaks.js reads
-// it) and its acoustic duplicates. The same melody uploaded as FLAC and as MP3 (two files, two
-// tracks) is found as one recording; another melody of the same length is not.
+// it), its acoustic duplicates, and its album's ReplayGain album gain. The same melody uploaded
+// as FLAC and as MP3 (two files, two tracks) is found as one recording; another melody of the
+// same length is not. An album's gain matches ffmpeg's EBU R128 meter over the album played
+// through, and a gain the tags carry is left alone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, expectProblem } from './lib/server.mjs';
@@ -13,12 +15,23 @@ const SECONDS = 30;
 let srv, admin, flac, mp3, other;
 
 // A melody: the pitch changes every half second, in a pattern set by `a` and `b`.
-function melody(name, a, b, args) {
+function melody(name, a, b, args, { gain = 1, seconds = SECONDS } = {}) {
   const file = join(srv.dataDir, name);
   const f = `220*pow(2\\,floor(mod(t*${a}\\,${b}))/12)`;
   execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i',
-    `aevalsrc=exprs=0.4*sin(2*PI*${f}*t)+0.2*sin(4*PI*${f}*t):s=44100:d=${SECONDS}`, '-ac', '2', ...args, file]);
+    `aevalsrc=exprs=${gain}*(0.4*sin(2*PI*${f}*t)+0.2*sin(4*PI*${f}*t)):s=44100:d=${seconds}`, '-ac', '2', ...args, file]);
   return file;
+}
+
+// ffmpeg's EBU R128 integrated loudness of the files played one after the other.
+function ffmpegLoudness(files) {
+  const inputs = files.flatMap((f) => ['-i', f]);
+  const graph = `${files.map((_, i) => `[${i}:a]`).join('')}concat=n=${files.length}:v=0:a=1,ebur128`;
+  // The meter's summary goes to stderr.
+  const r = spawnSync('ffmpeg', ['-nostdin', '-hide_banner', ...inputs, '-filter_complex', graph, '-f', 'null', '-'],
+    { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stderr;
 }
 
 async function upload(file, type) {
@@ -98,6 +111,34 @@ test('the waveform: audiowaveform JSON covering the whole track, with a strong E
   assert.match(etag, /^"w[0-9a-f]{16}"$/);
   const again = await fetch(srv.url + `/api/v1/tracks/${flac}/waveform`, { headers: bearer(admin, { 'if-none-match': etag }) });
   assert.equal(again.status, 304);
+});
+
+test('album gain: the album played through, as ffmpeg measures it; a tagged album gain stays', async () => {
+  const tags = (title) => ['-metadata', `title=${title}`, '-metadata', 'artist=Gain Artist', '-metadata', 'album=Gain Album'];
+  const loud = melody('g1.flac', 2, 7, ['-c:a', 'flac', ...tags('Loud')], { gain: 1.5, seconds: 20 });
+  const quiet = melody('g2.flac', 3, 5, ['-c:a', 'flac', ...tags('Quiet')], { gain: 0.3, seconds: 25 });
+  const tagged = melody('g3.flac', 5, 3, ['-c:a', 'flac', ...tags('Tagged'), '-metadata', 'REPLAYGAIN_ALBUM_GAIN=-3.21 dB',
+    '-metadata', 'REPLAYGAIN_ALBUM_PEAK=0.5'], { gain: 0.8, seconds: 15 });
+  const ids = [];
+  for (const f of [loud, quiet, tagged]) ids.push(await upload(f, 'audio/flac'));
+  const tracks = [];
+  for (const id of ids) tracks.push(await (await getAnalysed(`/api/v1/tracks/${id}`)).json());
+  assert.equal(new Set(tracks.map((t) => t.album.id)).size, 1, 'one album');
+  // ffmpeg -filter_complex concat,ebur128 prints "I: -12.3 LUFS" in its summary (the last one:
+  // it prints an empty one first).
+  const summary = ffmpegLoudness([loud, quiet, tagged]);
+  const m = [...summary.matchAll(/Integrated loudness:\s*\n\s*I:\s*(-?[\d.]+) LUFS/g)].pop();
+  assert.ok(m, summary.slice(-800));
+  const want = -18 - Number(m[1]);
+  const [a, b, c] = tracks.map((t) => t.replaygain);
+  assert.equal(a.album_gain, b.album_gain, 'one gain for the album');
+  assert.ok(Math.abs(a.album_gain - want) <= 0.15, `album gain ${a.album_gain} dB, ffmpeg says ${want.toFixed(2)}`);
+  // The album's peak is its loudest track's, and its tracks' own gains differ.
+  assert.ok(Math.abs(a.album_peak - Math.max(a.track_peak, b.track_peak, c.track_peak)) < 1e-3, JSON.stringify([a, b, c]));
+  assert.ok(a.track_gain < a.album_gain && b.track_gain > b.album_gain, JSON.stringify([a, b]));
+  // The tagger's album gain is kept as it was.
+  assert.equal(c.album_gain, -3.21);
+  assert.equal(c.album_peak, 0.5);
 });
 
 test('bad requests: unknown track 404, a path with an encoded slash 400, a bad min_similarity 400, no token 401', async () => {
