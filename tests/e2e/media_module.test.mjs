@@ -1,6 +1,7 @@
 // The media stack is a module loaded on first use (src/media/stack.h): an idle server maps
 // none of FFmpeg, TagLib or libstdc++; the first upload loads tonearm-media.so from the
-// binary's folder, once; a binary deployed without its module refuses to start.
+// binary's folder, once; a binary deployed without its module refuses to start (serve,
+// worker, import).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -54,8 +55,8 @@ test('a binary without its module next to it refuses to start, naming the path',
     const bin = join(dir, 'tonearm');
     copyFileSync(BIN, bin);
     execFileSync('chmod', ['755', bin]);
-    for (const cmd of ['serve', 'worker']) {
-      const r = spawnSync(bin, [cmd, '--listen', '127.0.0.1:0', '--data', join(dir, 'data')], {
+    for (const cmd of [['serve'], ['worker'], ['import', dir]]) {
+      const r = spawnSync(bin, [...cmd, '--listen', '127.0.0.1:0', '--data', join(dir, 'data')], {
         env: cleanEnv(adminEnv), encoding: 'utf8', timeout: 20000 });
       assert.equal(r.status, 1, `${cmd}: ${r.stderr}`);
       assert.match(r.stderr, new RegExp(`media module ${dir}/tonearm-media\\.so .*No such file`), r.stderr);
