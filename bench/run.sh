@@ -144,11 +144,16 @@ bench_idle() {
 		sleep 1
 		rss+=($(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"))
 		anon+=($(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status"))
+		# The media stack is loaded on first use (src/media/stack.h): idle, it must not be.
+		if grep -q 'tonearm-media\.so\|libavcodec' "/proc/$pid/maps"; then
+			echo "idle: the media module is loaded in an idle server" >&2
+			kill "$pid"; wait "$pid" || true; return 1
+		fi
 		kill "$pid"; wait "$pid" || true
 	done
 	printf 'ready after  %s ms (median of 10; target < 200)\n' "$(printf '%s\n' "${times[@]}" | median)"
 	printf 'idle RSS     %s KiB (median of 10; target < 16384)\n' "$(printf '%s\n' "${rss[@]}" | median)"
-	printf '  of which anonymous (private) %s KiB; the rest is shared-library pages (FFmpeg and its ~150 dependencies)\n' \
+	printf '  of which anonymous (private) %s KiB; the rest is pages of the binary and its ~40 libraries (the\n  media stack, FFmpeg and its ~150 dependencies, is not loaded until the first upload)\n' \
 		"$(printf '%s\n' "${anon[@]}" | median)"
 	echo "reproduce: bench/run.sh idle"
 }

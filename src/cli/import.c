@@ -29,6 +29,7 @@
 #include "db/migrate.h"
 #include "ingest/ingest.h"
 #include "jobs/jobs.h"
+#include "media/stack.h"
 #include "store/store.h"
 
 volatile sig_atomic_t import_stop;
@@ -528,7 +529,8 @@ int cmd_import(const struct config *conf, int argc, char **argv)
 	ctx.root = root;
 	/* The summary reports every refusal: the log says more only when asked for (debug). */
 	log_setup(conf->log_level == LOG_DEBUG ? LOG_DEBUG : LOG_WARN, 2);
-	if (cli_open_db_bulk(conf, &db, &e) < 0 || db_migrate(db, &e) < 0)
+	/* Every file needs the media stack: without it, say so once rather than per file. */
+	if (media_stack_check(&e) < 0 || cli_open_db_bulk(conf, &db, &e) < 0 || db_migrate(db, &e) < 0)
 		goto out;
 	cat = catalog_new(db, &e);
 	if (!cat || cli_open_store(conf, &st, &e) < 0)

@@ -29,6 +29,7 @@
 #include "ingest/upload.h"
 #include "jobs/jobs.h"
 #include "mail/mail.h"
+#include "media/stack.h"
 #include "store/store.h"
 
 static struct http_server *volatile running_server;
@@ -69,6 +70,10 @@ int cmd_serve(const struct config *conf, int argc, char **argv)
 	if (cli_no_args("serve", argc, argv) < 0)
 		return 2;
 	cli_setup_logging(conf);
+	/* The media stack is loaded at the first upload or job, not now; but whether it is
+	 * installed is known now, and a broken install should not wait for a song to show. */
+	if (media_stack_check(&e) < 0)
+		goto out;
 	app.started_ms = clock_now_ms();
 	app.metrics = metrics_new();
 	if (!app.metrics || metrics_process_register(app.metrics) < 0) {

@@ -16,6 +16,7 @@
 #include "db/db.h"
 #include "db/migrate.h"
 #include "jobs/jobs.h"
+#include "media/stack.h"
 #include "catalog/catalog.h"
 #include "cli/stream.h"
 #include "store/store.h"
@@ -61,6 +62,10 @@ int cmd_worker(const struct config *conf, int argc, char **argv)
 	if (parse_jobs_flag(argc, argv, &n) < 0)
 		return 2;
 	cli_setup_logging(conf);
+	/* The media stack is loaded at the first upload or job, not now; but whether it is
+	 * installed is known now, and a broken install should not wait for a song to show. */
+	if (media_stack_check(&e) < 0)
+		goto out;
 	/* Block the stop signals before any thread starts (threads inherit the mask), then wait
 	 * for one here: no async-signal-safety concerns. */
 	sigemptyset(&stop);

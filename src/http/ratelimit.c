@@ -1,9 +1,9 @@
 /* ratelimit.c — token-bucket arithmetic and the in-process backend (see ratelimit.h).
  *
  * The memory backend: NSHARDS shards chosen by the key's hash, each a fixed array of
- * entries with a chained hash index (indices, not pointers, so a shard is three
- * allocations) and an LRU list; a take is a hash, a lock, a chain walk, a move to the
- * LRU head. Nothing grows after creation.
+ * entries with a chained hash index (indices, not pointers, so a shard is two allocations,
+ * both of zero pages: nothing is resident until keys arrive) and an LRU list; a take is a
+ * hash, a lock, a chain walk, a move to the LRU head. Nothing grows after creation.
  */
 #include "http/ratelimit.h"
 
@@ -102,13 +102,31 @@ static void lru_push(struct shard *s, uint32_t i)
 		s->oldest = i;
 }
 
+/* The hash index holds ~i for entry i, so that NIL reads as 0 and the index can come from
+ * zero pages like the entries: a bucket's page becomes resident when a key lands in it, not
+ * at start-up (filling it with NIL made 256 KiB resident for nothing). */
+static uint32_t head_get(const struct shard *s, uint64_t h)
+{
+	return ~s->heads[h & s->hmask];
+}
+
+static void head_set(struct shard *s, uint64_t h, uint32_t i)
+{
+	s->heads[h & s->hmask] = ~i;
+}
+
 static void chain_remove(struct shard *s, uint32_t i)
 {
-	uint32_t *p = &s->heads[s->ents[i].hash & s->hmask];
+	uint64_t h = s->ents[i].hash;
+	uint32_t j = head_get(s, h);
 
-	while (*p != i)
-		p = &s->ents[*p].chain;
-	*p = s->ents[i].chain;
+	if (j == i) {
+		head_set(s, h, s->ents[i].chain);
+		return;
+	}
+	while (s->ents[j].chain != i)
+		j = s->ents[j].chain;
+	s->ents[j].chain = s->ents[i].chain;
 }
 
 /* A free entry: the next never-used one, else the least recently used one. Entries are handed
@@ -137,7 +155,7 @@ static int mem_take(struct ratelimit *rl, const char *key, const struct ratelimi
 
 	(void)e;
 	pthread_mutex_lock(&s->lock);
-	for (i = s->heads[h & s->hmask]; i != NIL; i = s->ents[i].chain)
+	for (i = head_get(s, h); i != NIL; i = s->ents[i].chain)
 		if (s->ents[i].hash == h && strncmp(s->ents[i].key, key, n) == 0 && s->ents[i].key[n] == '\0')
 			break;
 	if (i == NIL) {
@@ -147,8 +165,8 @@ static int mem_take(struct ratelimit *rl, const char *key, const struct ratelimi
 		s->ents[i].hash = h;
 		s->ents[i].tokens = rule->burst;
 		s->ents[i].last_ns = now_ns;
-		s->ents[i].chain = s->heads[h & s->hmask];
-		s->heads[h & s->hmask] = i;
+		s->ents[i].chain = head_get(s, h);
+		head_set(s, h, i);
 	} else {
 		lru_unlink(s, i);
 	}
@@ -165,7 +183,7 @@ static void mem_free(struct ratelimit *rl)
 	for (int k = 0; k < NSHARDS; k++) {
 		pthread_mutex_destroy(&m->shards[k].lock);
 		pages_free(m->shards[k].ents, (size_t)m->shards[k].cap * sizeof(struct entry));
-		free(m->shards[k].heads);
+		pages_free(m->shards[k].heads, ((size_t)m->shards[k].hmask + 1) * sizeof(uint32_t));
 	}
 	free(m);
 }
@@ -199,7 +217,7 @@ struct ratelimit *ratelimit_memory_new(size_t max_keys, struct err *e)
 		s->newest = s->oldest = NIL;
 		/* Zero pages: an entry becomes resident when it is handed out (see pages.h). */
 		s->ents = pages_alloc((size_t)per * sizeof(*s->ents));
-		s->heads = malloc(hcap * sizeof(*s->heads));
+		s->heads = pages_alloc(hcap * sizeof(*s->heads)); /* all NIL: see head_get */
 		if (!s->ents || !s->heads) {
 			for (k++; k < NSHARDS; k++)
 				pthread_mutex_init(&m->shards[k].lock, NULL);
@@ -207,7 +225,6 @@ struct ratelimit *ratelimit_memory_new(size_t max_keys, struct err *e)
 			err_set(e, ERR_NOMEM, "out of memory");
 			return NULL;
 		}
-		memset(s->heads, 0xff, hcap * sizeof(*s->heads));
 	}
 	return &m->base;
 }

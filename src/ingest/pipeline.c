@@ -47,7 +47,6 @@ struct ingest *ingest_new(struct db *db, struct store *store, struct catalog *ca
 	ing->store = store;
 	ing->cat = cat;
 	snprintf(ing->tmp_dir, sizeof(ing->tmp_dir), "%s", tmp && *tmp ? tmp : "/tmp");
-	media_av_setup();
 	return ing;
 }
 

@@ -338,3 +338,30 @@ int media_analyse_source(const struct media_source *src, const struct media_anal
 {
 	return analyse(NULL, src, opt, out, e);
 }
+
+int media_fingerprint_decode(const char *text, uint32_t **raw, size_t *len, struct err *e)
+{
+	uint32_t *fp = NULL;
+	int n = 0, algo = 0;
+	size_t tlen = text ? strlen(text) : 0;
+
+	*raw = NULL;
+	*len = 0;
+	if (tlen == 0 || tlen > MEDIA_FINGERPRINT_TEXT_MAX)
+		return err_set(e, ERR_INVALID, "fingerprint: empty or too long");
+	if (!chromaprint_decode_fingerprint(text, (int)tlen, &fp, &n, &algo, 1) || n < 0 || (n && !fp)) {
+		if (fp)
+			chromaprint_dealloc(fp);
+		return err_set(e, ERR_INVALID, "fingerprint: not a compressed Chromaprint");
+	}
+	/* Ours, not Chromaprint's allocator: the caller frees with free(). */
+	if (n && !(*raw = malloc((size_t)n * sizeof(**raw)))) {
+		chromaprint_dealloc(fp);
+		return err_set(e, ERR_NOMEM, "out of memory");
+	}
+	if (n)
+		memcpy(*raw, fp, (size_t)n * sizeof(**raw));
+	chromaprint_dealloc(fp);
+	*len = (size_t)n;
+	return 0;
+}

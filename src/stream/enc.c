@@ -6,7 +6,7 @@
 #include <libavutil/channel_layout.h>
 #include <libswresample/swresample.h>
 
-#include "stream/internal.h"
+#include "stream/encode.h"
 
 int stream_enc_resample(struct stream_enc *x, const float *in, size_t frames, struct err *e)
 {

@@ -1,13 +1,14 @@
-/* internal.h — what the files of src/stream/ share; not part of the module's interface. */
+/* internal.h — what the files of src/stream/ share; not part of the module's interface.
+ * What only the encoding side shares (it uses FFmpeg) is in encode.h. */
 #ifndef TONEARM_STREAM_INTERNAL_H
 #define TONEARM_STREAM_INTERNAL_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "stream/live.h"
 #include "stream/stream.h"
 
 struct db;
@@ -28,90 +29,17 @@ struct stream {
 	atomic_bool live_trimming;
 };
 
-/* A block of decoded PCM, interleaved float at the source rate, shared (read-only) by every
- * encoder: the last one to drop it frees it. */
-struct pcm_block {
-	atomic_int refs;
-	size_t frames;
-	float data[];
+/* A format of on-the-fly transcodes (live_format.c): FFmpeg's encoder and muxer for it, and
+ * its bit-rate steps. */
+#define STREAM_LIVE_STEPS_MAX 8
+struct stream_live_fmt {
+	const char *name, *encoder, *muxer, *content_type, *ext;
+	int steps[STREAM_LIVE_STEPS_MAX]; /* ascending, 0-terminated when shorter */
+	int def;                          /* kb/s when the client sets no limit */
 };
 
-#define PCM_QUEUE_CAP 8
-
-/* A bounded single-producer single-consumer queue of blocks; NULL marks the end. The
- * producer blocks while it is full: that is what bounds memory when one encoder is slow. */
-struct pcm_queue {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct pcm_block *items[PCM_QUEUE_CAP];
-	size_t head, count;
-};
-
-void pcm_block_unref(struct pcm_block *b);
-
-/* One rendition being made: its encoder thread, its muxer, its object writer. */
-struct rend {
-	/* set by the planner */
-	enum stream_codec codec;
-	int kbps;
-	int src_rate, src_channels;
-	int out_rate, out_channels, bits; /* bits: FLAC only (16 or 24) */
-	int frame_size;                   /* FLAC block size; AAC: 1024 */
-	int64_t seg_out;                  /* segment length in output samples */
-	const unsigned char *key;         /* the track key (borrowed) */
-	struct store_writer *w;           /* begun by the planner, committed or aborted by it */
-	atomic_bool *stop;                /* shared: stop encoding (a failure elsewhere, or cancel) */
-
-	struct pcm_queue q;
-	pthread_t thread;
-	bool started;
-
-	/* results (read after join) */
-	struct err err;
-	int failed;
-	struct stream_rendition out;      /* name, codec, rates, init_size, segments … */
-	size_t segcap;
-	int64_t total_out;                /* output samples fed to the encoder */
-
-	void *av;                         /* struct rend_av, rendition.c */
-};
-
-/* Set r->out's name/codec/rates and create the codec, resampler and muxer. -1 with *e. */
-int rend_open(struct rend *r, struct err *e);
-/* The encoder thread body: pops blocks until NULL, encodes, muxes, encrypts, writes. */
-void *rend_thread(void *arg);
-/* Free the FFmpeg state and the queue's leftovers (not r->out.segments). */
-void rend_close(struct rend *r);
-
-/* The encoding chain of one output: interleaved float PCM → resampler → FIFO → encoder →
- * muxer writing to memory. Set up by its user (rendition.c, live.c); enc.c moves audio along
- * it and frees it. */
-struct stream_enc {
-	struct SwrContext *swr;
-	struct AVCodecContext *enc;
-	struct AVFormatContext *mux;
-	struct AVIOContext *avio;
-	struct AVAudioFifo *fifo;
-	struct AVFrame *frame;
-	struct AVPacket *pkt;
-	uint8_t **conv; /* resampler output planes */
-	int conv_cap;   /* frames */
-	int64_t pts;    /* the next frame's pts, in output samples */
-};
-
-/* Resample `frames` frames of interleaved float (NULL: flush the resampler) into the FIFO.
- * 0, or -1 with *e. */
-int stream_enc_resample(struct stream_enc *x, const float *in, size_t frames, struct err *e);
-/* Take `n` (> 0) samples from the FIFO as one frame, padded with silence to the encoder's frame
- * size if it cannot take a short one, stamp it with x->pts (which advances by n) and send it to
- * the encoder; the caller then drains packets. 0, or -1 with *e. */
-int stream_enc_send(struct stream_enc *x, int n, struct err *e);
-/* Free everything in *x (NULL members are fine) and leave it zeroed. */
-void stream_enc_release(struct stream_enc *x);
-
-/* An FFmpeg error code as *e: ERR_NOMEM for ENOMEM, else ERR_INTERNAL "what: FFmpeg's words".
- * Returns -1. (rendition.c) */
-int stream_averr(struct err *e, int code, const char *what);
+/* The format's description (an out-of-range value gives AAC's). Static. */
+const struct stream_live_fmt *stream_live_fmt(enum stream_live_format f);
 
 /* Rows (repo.c). */
 int stream_repo_key_get(struct stream *s, const char *track_id, unsigned char wrapped[STREAM_WRAPPED_KEY_LEN],

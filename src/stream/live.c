@@ -27,79 +27,13 @@
 #include "catalog/catalog.h"
 #include "media/decode.h"
 #include "store/store.h"
-#include "stream/internal.h"
+#include "stream/encode.h"
 
 #define LIVE_BLOCK 4096                  /* frames pulled from the decoder at a time */
 #define LIVE_FIRST_BYTES 4096            /* the first read returns once this much exists */
 #define LIVE_AVIO_BUF 4096               /* the muxer's write buffer */
 #define LIVE_OUT_MAX ((size_t)16 << 20)  /* bound on output not yet handed out */
 #define LIVE_SRC_WINDOW ((size_t)256 << 10) /* ranged-read window over a remote source */
-#define LIVE_STEPS_MAX 8
-
-struct live_format {
-	const char *name, *encoder, *muxer, *content_type, *ext;
-	int steps[LIVE_STEPS_MAX]; /* ascending, 0-terminated when shorter */
-	int def;                   /* kb/s when the client sets no limit */
-};
-
-static const struct live_format formats[] = {
-	[STREAM_LIVE_MP3] = { "mp3", "libmp3lame", "mp3", "audio/mpeg", "mp3", { 64, 96, 128, 160, 192, 256, 320 }, 192 },
-	[STREAM_LIVE_OPUS] = { "opus", "libopus", "ogg", "audio/ogg", "opus", { 32, 48, 64, 96, 128, 160, 192, 256 }, 128 },
-	[STREAM_LIVE_AAC] = { "aac", "aac", "adts", "audio/aac", "aac", { 64, 96, 128, 160, 192, 256 }, 192 },
-};
-
-static const struct live_format *format_of(enum stream_live_format f)
-{
-	return f >= STREAM_LIVE_MP3 && f <= STREAM_LIVE_AAC ? &formats[f] : &formats[STREAM_LIVE_AAC];
-}
-
-int stream_live_format_parse(const char *name, enum stream_live_format *out, struct err *e)
-{
-	for (int f = STREAM_LIVE_MP3; f <= STREAM_LIVE_AAC; f++) {
-		if (name && strcasecmp(name, formats[f].name) == 0) {
-			*out = (enum stream_live_format)f;
-			return 0;
-		}
-	}
-	return err_set(e, ERR_INVALID, "format must be mp3, opus or aac");
-}
-
-int stream_live_kbps_min(enum stream_live_format f)
-{
-	return format_of(f)->steps[0];
-}
-
-int stream_live_kbps(enum stream_live_format f, int max_kbps, int cap_kbps)
-{
-	const struct live_format *lf = format_of(f);
-	int limit = max_kbps > 0 ? max_kbps : lf->def, best = lf->steps[0];
-
-	if (cap_kbps > 0 && cap_kbps < limit)
-		limit = cap_kbps;
-	for (int i = 0; i < LIVE_STEPS_MAX && lf->steps[i]; i++)
-		if (lf->steps[i] <= limit)
-			best = lf->steps[i];
-	return best;
-}
-
-const char *stream_live_content_type(enum stream_live_format f)
-{
-	return format_of(f)->content_type;
-}
-
-int stream_live_key(const char *track_id, enum stream_live_format f, int kbps, char *out, size_t cap,
-		    struct err *e)
-{
-	const struct live_format *lf = format_of(f);
-	int n;
-
-	if (!track_id || !*track_id || strchr(track_id, '/'))
-		return err_set(e, ERR_INVALID, "not a track id");
-	n = snprintf(out, cap, "live/%s/%s_%d.%s", track_id, lf->name, kbps, lf->ext);
-	if (n < 0 || (size_t)n >= cap)
-		return err_set(e, ERR_INVALID, "track id too long");
-	return store_key_check(out, e);
-}
 
 /* ---- a remote object as a media_source, read through a window of ranged GETs ---- */
 
@@ -151,7 +85,7 @@ static int src_seek(void *opaque, int64_t off)
 
 struct stream_live {
 	struct stream *s;
-	const struct live_format *fmt;
+	const struct stream_live_fmt *fmt;
 	char track[64];
 	struct media_decoder *dec;
 	int src_fd;              /* a local store's object, read through /proc/self/fd */
@@ -415,7 +349,7 @@ int stream_live_open(struct stream *s, const char *track_id, enum stream_live_fo
 		return err_set(e, ERR_NOMEM, "out of memory");
 	l->s = s;
 	l->src_fd = -1;
-	l->fmt = format_of(f);
+	l->fmt = stream_live_fmt(f);
 	buf_init(&l->out, LIVE_OUT_MAX);
 	if (strlen(track_id) >= sizeof(l->track)) {
 		err_set(e, ERR_NOT_FOUND, "no such track");

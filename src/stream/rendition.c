@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "store/store.h"
-#include "stream/internal.h"
+#include "stream/encode.h"
 
 #define AVIO_BUF 65536
 #define SEGMENT_MAX ((size_t)256 << 20)
