@@ -4,11 +4,13 @@
  * SQLite always; PostgreSQL too when TA_TEST_PG holds a server URL (tests/lib/pg.sh start):
  *   D=$(mktemp -d); export TA_TEST_PG=$(tests/lib/pg.sh start $D); ctest -R catalog_; tests/lib/pg.sh stop $D
  */
+#include <math.h>
 #include <pthread.h>
 
 #include "base/log.h"
 #include "catalog/catalog.h"
 #include "catalog/cursor.h"
+#include "media/analyse.h"
 #include "contract/db_fixture.c"
 
 /* The fixture's helpers this suite does not need. */
@@ -70,6 +72,7 @@ struct spec {
 	int year, disc, track;
 	bool compilation;
 	int64_t created_at;
+	bool tagged_album_gain; /* the file's tags said album gain -3.21 dB, peak 0.5 */
 };
 
 static int sha_counter;
@@ -107,6 +110,11 @@ static int add_spec(const struct spec *sp, struct catalog_track_added *out, stru
 	in.object_key = sp->object_key ? sp->object_key : key;
 	in.cover_hash = sp->cover;
 	in.created_at = sp->created_at;
+	if (sp->tagged_album_gain) {
+		in.rg_album_gain = -3.21;
+		in.rg_album_peak = 0.5;
+		in.has |= CATALOG_HAS_RG_ALBUM;
+	}
 	return catalog_track_add(cat, &in, out, e);
 }
 
@@ -830,6 +838,71 @@ static void test_album_tracks_in_disc_order(void **state)
 	catalog_page_free(p);
 }
 
+/* ---- album gain ---- */
+
+/* The album gain of a track as the catalogue answers it; NAN when it has none. */
+static double album_gain_of(const char *id, double *peak)
+{
+	struct catalog_page *p = get(CATALOG_TRACKS, id);
+	double g = p->tracks[0].has & CATALOG_HAS_RG_ALBUM ? p->tracks[0].rg_album_gain : NAN;
+
+	*peak = p->tracks[0].rg_album_peak;
+	catalog_page_free(p);
+	return g;
+}
+
+/* Album gain pools the blocks of every analysed track of the album (CATALOG_GATING_BINS):
+ * recomputed at each analysis, set on the album's tracks but the tagged one, and equal to what
+ * media_album_gain says of the same blocks. */
+static void test_album_gain_from_analyses(void **state)
+{
+	struct catalog_track_added t[3], other;
+	static uint32_t loud[CATALOG_GATING_BINS], quiet[CATALOG_GATING_BINS];
+	struct media_analysis pool[2];
+	struct catalog_analysis a;
+	struct err e = ERR_INIT;
+	double g0, g1, g2, peak, want;
+
+	(void)state;
+	add_ok(&(struct spec){ .title = "loud", .artist = "G", .album = "Gains" }, &t[0]);
+	add_ok(&(struct spec){ .title = "quiet", .artist = "G", .album = "Gains" }, &t[1]);
+	add_ok(&(struct spec){ .title = "tagged", .artist = "G", .album = "Gains", .tagged_album_gain = true }, &t[2]);
+	add_ok(&(struct spec){ .title = "elsewhere", .artist = "G", .album = "Other" }, &other);
+	assert_string_equal(t[0].album_id, t[2].album_id);
+	/* 300 blocks at -8 LUFS, 500 at -14 LUFS (bins of 0.1 LU from -70): within the relative
+	 * gate (-10 LU) of each other, so both count. */
+	loud[620] = 300;
+	quiet[560] = 500;
+	memset(&a, 0, sizeof(a));
+	a.has_loudness = true;
+	a.loudness_lufs = -8;
+	a.true_peak = -1.0; /* dBTP */
+	a.gating_hist = loud;
+	assert_int_equal(catalog_track_set_analysis(cat, t[0].id, &a, &e), 0);
+	/* One track analysed: the album is as loud as it. */
+	g0 = album_gain_of(t[0].id, &peak);
+	assert_true(fabs(g0 - (-18 - -7.95)) < 0.02);
+	assert_true(fabs(peak - pow(10, -1.0 / 20)) < 1e-5);
+	a.loudness_lufs = -14;
+	a.true_peak = -12.0;
+	a.gating_hist = quiet;
+	assert_int_equal(catalog_track_set_analysis(cat, t[1].id, &a, &e), 0);
+	memset(pool, 0, sizeof(pool));
+	memcpy(pool[0].gating_hist, loud, sizeof(loud));
+	memcpy(pool[1].gating_hist, quiet, sizeof(quiet));
+	want = media_album_gain(pool, 2);
+	g0 = album_gain_of(t[0].id, &peak);
+	g1 = album_gain_of(t[1].id, &peak);
+	assert_true(fabs(g0 - want) < 0.006);
+	assert_true(g0 == g1);
+	assert_true(fabs(peak - pow(10, -1.0 / 20)) < 1e-5); /* the loudest track's */
+	assert_true(g0 > -18 - -7.95 + 1 && g0 < -18 - -13.95 - 1);
+	/* The tagged track keeps its own; the other album is untouched. */
+	g2 = album_gain_of(t[2].id, &peak);
+	assert_true(g2 == -3.21 && peak == 0.5);
+	assert_true(isnan(album_gain_of(other.id, &peak)));
+}
+
 #define T(fn) cmocka_unit_test_setup(fn, wipe)
 
 int main(void)
@@ -849,6 +922,7 @@ int main(void)
 		T(test_list_order_and_filters),
 		T(test_list_refuses_bad_queries),
 		T(test_album_tracks_in_disc_order),
+		T(test_album_gain_from_analyses),
 	};
 	int failed = 0;
 
