@@ -180,7 +180,8 @@ int catalog_track_duplicates(struct catalog *cat, const char *id, int min_simila
 	s = NULL;
 	if (db_commit(c, e) < 0)
 		goto out;
-	qsort(*out, *n, sizeof(**out), by_similarity);
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), by_similarity);
 	ret = 0;
 out:
 	if (ret < 0) {
