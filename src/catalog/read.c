@@ -285,7 +285,8 @@ static int load_chunk(struct db_conn *c, struct catalog_arena *a, struct catalog
 	}
 	if (rc < 0)
 		goto out;
-	qsort(rows, nrows, sizeof(*rows), cmp_link);
+	if (nrows > 1)
+		qsort(rows, nrows, sizeof(*rows), cmp_link);
 	/* Each run of one track's rows becomes that track's array. */
 	for (size_t i = 0; i < nrows;) {
 		size_t j = i;
