@@ -1,5 +1,5 @@
--- 0013 catalogue tables keyed by their ids (SQLite). PostgreSQL has no equivalent (a heap
--- table and its primary-key index are always two structures), so its 0013 changes nothing.
+-- 0013 browse look-ups (SQLite): catalogue tables keyed by their ids, and each genre's number
+-- of tracks kept as tracks gain and lose genres. The PostgreSQL file says what it does instead.
 --
 -- artists, albums and genres are looked up by id far more often than they are scanned: every
 -- track on a page names its album, its artists and its genres. As rowid tables, each look-up
@@ -85,3 +85,28 @@ INSERT INTO genres (id, name, name_norm, created_at, updated_at)
 DROP TABLE genres_copy;
 CREATE INDEX genres_by_name ON genres (name_norm, id);
 CREATE INDEX genres_by_added ON genres (created_at, id);
+
+-- A genre's page shows how many tracks it has. Counting them read every entry of the genre's
+-- part of track_genres_by_genre on every request (some 3,000 in a catalogue of 100,000 tracks,
+-- most of that page's time). The count is kept here instead, in the transaction that links or
+-- unlinks a track (SQLite has one writer at a time, so the row is never a queue). Missing
+-- row: no tracks. PostgreSQL has a view of the same name that counts (see its 0013).
+CREATE TABLE genre_counts (
+	genre_id TEXT PRIMARY KEY NOT NULL REFERENCES genres (id) ON DELETE CASCADE,
+	track_count INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+INSERT INTO genre_counts (genre_id, track_count)
+	SELECT genre_id, count(*) FROM track_genres GROUP BY genre_id;
+CREATE TRIGGER track_genres_count_insert AFTER INSERT ON track_genres BEGIN
+	INSERT INTO genre_counts (genre_id, track_count) VALUES (NEW.genre_id, 1)
+		ON CONFLICT (genre_id) DO UPDATE SET track_count = track_count + 1;
+END;
+CREATE TRIGGER track_genres_count_delete AFTER DELETE ON track_genres BEGIN
+	UPDATE genre_counts SET track_count = track_count - 1 WHERE genre_id = OLD.genre_id;
+END;
+CREATE TRIGGER track_genres_count_update AFTER UPDATE OF genre_id ON track_genres
+	WHEN OLD.genre_id IS NOT NEW.genre_id BEGIN
+	UPDATE genre_counts SET track_count = track_count - 1 WHERE genre_id = OLD.genre_id;
+	INSERT INTO genre_counts (genre_id, track_count) VALUES (NEW.genre_id, 1)
+		ON CONFLICT (genre_id) DO UPDATE SET track_count = track_count + 1;
+END;
