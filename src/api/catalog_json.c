@@ -11,59 +11,67 @@
 #include "http/http.h"
 
 /* The member helpers below say what each JSON shape holds; see jsonw.h for why these are
- * written as text rather than built as jansson trees. */
-static void str_member(struct jsonw *w, const char *key, const char *s)
+ * written as text rather than built as jansson trees. Keys are literals, quoted with their
+ * colon by the preprocessor (K): a page of 50 tracks writes some 3,000 of them. */
+#define K(lit) JSONW_QUOTED_KEY(lit)
+static void str_member(struct jsonw *w, const char *key, size_t keylen, const char *s)
 {
-	jsonw_key(w, key);
+	jsonw_key_quoted(w, key, keylen);
 	jsonw_str(w, s);
 }
 
 /* Unknown numbers are 0 in the catalogue and null in JSON. */
-static void num_member(struct jsonw *w, const char *key, int64_t v)
+static void num_member(struct jsonw *w, const char *key, size_t keylen, int64_t v)
 {
-	jsonw_key(w, key);
+	jsonw_key_quoted(w, key, keylen);
 	if (v)
 		jsonw_int(w, v);
 	else
 		jsonw_null(w);
 }
 
-static void int_member(struct jsonw *w, const char *key, int64_t v)
+static void int_member(struct jsonw *w, const char *key, size_t keylen, int64_t v)
 {
-	jsonw_key(w, key);
+	jsonw_key_quoted(w, key, keylen);
 	jsonw_int(w, v);
 }
 
-static void real_member(struct jsonw *w, const char *key, bool has, double v)
+static void real_member(struct jsonw *w, const char *key, size_t keylen, bool has, double v)
 {
-	jsonw_key(w, key);
+	jsonw_key_quoted(w, key, keylen);
 	if (has)
 		jsonw_real(w, v);
 	else
 		jsonw_null(w);
 }
 
-static void time_member(struct jsonw *w, const char *key, int64_t ms)
+static void time_member(struct jsonw *w, const char *key, size_t keylen, int64_t ms)
 {
-	char buf[CLOCK_RFC3339_LEN];
+	char buf[CLOCK_RFC3339_LEN + 2];
+	int n;
 
-	jsonw_key(w, key);
-	if (clock_rfc3339(ms, buf, sizeof(buf)) < 0)
+	jsonw_key_quoted(w, key, keylen);
+	/* The text is digits, '-', ':', '.', 'T' and 'Z': its own JSON string body. */
+	n = clock_rfc3339(ms, buf + 1, sizeof(buf) - 2);
+	if (n < 0) {
 		jsonw_null(w);
-	else
-		jsonw_str(w, buf);
+		return;
+	}
+	buf[0] = '"';
+	buf[n + 1] = '"';
+	jsonw_raw(w, buf, (size_t)n + 2);
 }
 
-static void refs_member(struct jsonw *w, const char *key, const struct catalog_ref *r, size_t n)
+static void refs_member(struct jsonw *w, const char *key, size_t keylen, const struct catalog_ref *r, size_t n)
 {
-	jsonw_key(w, key);
+	jsonw_key_quoted(w, key, keylen);
 	jsonw_arr_begin(w);
 	for (size_t i = 0; i < n; i++) {
 		jsonw_obj_begin(w);
-		str_member(w, "id", r[i].id);
-		str_member(w, "name", r[i].name);
+		str_member(w, K("id"), r[i].id);
+		str_member(w, K("name"), r[i].name);
 		if (r[i].role)
-			str_member(w, "role", r[i].role);
+			str_member(w, K("role"), r[i].role);
 		jsonw_obj_end(w);
 	}
 	jsonw_arr_end(w);
@@ -74,115 +82,115 @@ static void refs_member(struct jsonw *w, const char *key, const struct catalog_r
 static void track_members(struct jsonw *w, const struct catalog_track *t, int full)
 {
 	jsonw_obj_begin(w);
-	str_member(w, "id", t->id);
-	str_member(w, "title", t->title);
-	str_member(w, "sort_title", t->sort_title);
-	jsonw_key(w, "album");
+	str_member(w, K("id"), t->id);
+	str_member(w, K("title"), t->title);
+	str_member(w, K("sort_title"), t->sort_title);
+	JSONW_KEY(w, "album");
 	jsonw_obj_begin(w);
-	str_member(w, "id", t->album.id);
-	str_member(w, "title", t->album.name);
+	str_member(w, K("id"), t->album.id);
+	str_member(w, K("title"), t->album.name);
 	jsonw_obj_end(w);
-	refs_member(w, "artists", t->artists, t->nartists);
-	refs_member(w, "genres", t->genres, t->ngenres);
-	num_member(w, "disc", t->disc);
-	num_member(w, "disc_total", t->disc_total);
-	num_member(w, "track", t->track);
-	num_member(w, "track_total", t->track_total);
-	num_member(w, "year", t->year);
-	str_member(w, "date", t->date);
-	int_member(w, "duration_ms", t->duration_ms);
-	str_member(w, "isrc", t->isrc);
-	str_member(w, "label", t->label);
-	real_member(w, "bpm", t->has & CATALOG_HAS_BPM, t->bpm);
-	jsonw_key(w, "musicbrainz");
+	refs_member(w, K("artists"), t->artists, t->nartists);
+	refs_member(w, K("genres"), t->genres, t->ngenres);
+	num_member(w, K("disc"), t->disc);
+	num_member(w, K("disc_total"), t->disc_total);
+	num_member(w, K("track"), t->track);
+	num_member(w, K("track_total"), t->track_total);
+	num_member(w, K("year"), t->year);
+	str_member(w, K("date"), t->date);
+	int_member(w, K("duration_ms"), t->duration_ms);
+	str_member(w, K("isrc"), t->isrc);
+	str_member(w, K("label"), t->label);
+	real_member(w, K("bpm"), t->has & CATALOG_HAS_BPM, t->bpm);
+	JSONW_KEY(w, "musicbrainz");
 	jsonw_obj_begin(w);
-	str_member(w, "recording_id", t->mb_recording_id);
-	str_member(w, "release_id", t->mb_release_id);
+	str_member(w, K("recording_id"), t->mb_recording_id);
+	str_member(w, K("release_id"), t->mb_release_id);
 	jsonw_obj_end(w);
-	jsonw_key(w, "replaygain");
+	JSONW_KEY(w, "replaygain");
 	jsonw_obj_begin(w);
-	real_member(w, "track_gain", t->has & CATALOG_HAS_RG_TRACK, t->rg_track_gain);
-	real_member(w, "track_peak", t->has & CATALOG_HAS_RG_TRACK, t->rg_track_peak);
-	real_member(w, "album_gain", t->has & CATALOG_HAS_RG_ALBUM, t->rg_album_gain);
-	real_member(w, "album_peak", t->has & CATALOG_HAS_RG_ALBUM, t->rg_album_peak);
+	real_member(w, K("track_gain"), t->has & CATALOG_HAS_RG_TRACK, t->rg_track_gain);
+	real_member(w, K("track_peak"), t->has & CATALOG_HAS_RG_TRACK, t->rg_track_peak);
+	real_member(w, K("album_gain"), t->has & CATALOG_HAS_RG_ALBUM, t->rg_album_gain);
+	real_member(w, K("album_peak"), t->has & CATALOG_HAS_RG_ALBUM, t->rg_album_peak);
 	jsonw_obj_end(w);
-	jsonw_key(w, "loudness");
+	JSONW_KEY(w, "loudness");
 	jsonw_obj_begin(w);
-	real_member(w, "integrated_lufs", t->has & CATALOG_HAS_LOUDNESS, t->loudness_lufs);
-	real_member(w, "range_lu", t->has & CATALOG_HAS_LOUDNESS, t->loudness_range);
-	real_member(w, "true_peak_dbtp", t->has & CATALOG_HAS_LOUDNESS, t->true_peak);
+	real_member(w, K("integrated_lufs"), t->has & CATALOG_HAS_LOUDNESS, t->loudness_lufs);
+	real_member(w, K("range_lu"), t->has & CATALOG_HAS_LOUDNESS, t->loudness_range);
+	real_member(w, K("true_peak_dbtp"), t->has & CATALOG_HAS_LOUDNESS, t->true_peak);
 	jsonw_obj_end(w);
-	jsonw_key(w, "format");
+	JSONW_KEY(w, "format");
 	jsonw_obj_begin(w);
-	str_member(w, "container", t->container);
-	str_member(w, "codec", t->codec);
-	num_member(w, "sample_rate", t->sample_rate);
-	num_member(w, "channels", t->channels);
-	num_member(w, "bits", t->bits);
-	num_member(w, "bitrate", t->bitrate);
-	jsonw_key(w, "lossless");
+	str_member(w, K("container"), t->container);
+	str_member(w, K("codec"), t->codec);
+	num_member(w, K("sample_rate"), t->sample_rate);
+	num_member(w, K("channels"), t->channels);
+	num_member(w, K("bits"), t->bits);
+	num_member(w, K("bitrate"), t->bitrate);
+	JSONW_KEY(w, "lossless");
 	jsonw_bool(w, t->lossless);
-	int_member(w, "file_size", t->file_size);
+	int_member(w, K("file_size"), t->file_size);
 	jsonw_obj_end(w);
-	str_member(w, "sha256", t->sha256);
-	str_member(w, "cover_hash", t->cover_hash);
+	str_member(w, K("sha256"), t->sha256);
+	str_member(w, K("cover_hash"), t->cover_hash);
 	if (full)
-		str_member(w, "lyrics", t->lyrics);
-	time_member(w, "created_at", t->created_at);
-	time_member(w, "updated_at", t->updated_at);
+		str_member(w, K("lyrics"), t->lyrics);
+	time_member(w, K("created_at"), t->created_at);
+	time_member(w, K("updated_at"), t->updated_at);
 }
 
 static void album_members(struct jsonw *w, const struct catalog_album *a, int full)
 {
 	jsonw_obj_begin(w);
-	str_member(w, "id", a->id);
-	str_member(w, "title", a->title);
-	str_member(w, "sort_title", a->sort_title);
-	jsonw_key(w, "artist");
+	str_member(w, K("id"), a->id);
+	str_member(w, K("title"), a->title);
+	str_member(w, K("sort_title"), a->sort_title);
+	JSONW_KEY(w, "artist");
 	jsonw_obj_begin(w);
-	str_member(w, "id", a->artist.id);
-	str_member(w, "name", a->artist.name);
+	str_member(w, K("id"), a->artist.id);
+	str_member(w, K("name"), a->artist.name);
 	jsonw_obj_end(w);
-	jsonw_key(w, "compilation");
+	JSONW_KEY(w, "compilation");
 	jsonw_bool(w, a->compilation);
-	num_member(w, "year", a->year);
-	str_member(w, "date", a->date);
-	str_member(w, "label", a->label);
-	num_member(w, "disc_total", a->disc_total);
-	str_member(w, "musicbrainz_id", a->mbid);
-	str_member(w, "cover_hash", a->cover_hash);
+	num_member(w, K("year"), a->year);
+	str_member(w, K("date"), a->date);
+	str_member(w, K("label"), a->label);
+	num_member(w, K("disc_total"), a->disc_total);
+	str_member(w, K("musicbrainz_id"), a->mbid);
+	str_member(w, K("cover_hash"), a->cover_hash);
 	if (full) {
-		int_member(w, "track_count", a->track_count);
-		int_member(w, "duration_ms", a->duration_ms);
+		int_member(w, K("track_count"), a->track_count);
+		int_member(w, K("duration_ms"), a->duration_ms);
 	}
-	time_member(w, "created_at", a->created_at);
-	time_member(w, "updated_at", a->updated_at);
+	time_member(w, K("created_at"), a->created_at);
+	time_member(w, K("updated_at"), a->updated_at);
 }
 
 static void artist_members(struct jsonw *w, const struct catalog_artist *a, int full)
 {
 	jsonw_obj_begin(w);
-	str_member(w, "id", a->id);
-	str_member(w, "name", a->name);
-	str_member(w, "sort_name", a->sort_name);
-	str_member(w, "musicbrainz_id", a->mbid);
+	str_member(w, K("id"), a->id);
+	str_member(w, K("name"), a->name);
+	str_member(w, K("sort_name"), a->sort_name);
+	str_member(w, K("musicbrainz_id"), a->mbid);
 	if (full) {
-		int_member(w, "album_count", a->album_count);
-		int_member(w, "track_count", a->track_count);
+		int_member(w, K("album_count"), a->album_count);
+		int_member(w, K("track_count"), a->track_count);
 	}
-	time_member(w, "created_at", a->created_at);
-	time_member(w, "updated_at", a->updated_at);
+	time_member(w, K("created_at"), a->created_at);
+	time_member(w, K("updated_at"), a->updated_at);
 }
 
 static void genre_members(struct jsonw *w, const struct catalog_genre *g, int full)
 {
 	jsonw_obj_begin(w);
-	str_member(w, "id", g->id);
-	str_member(w, "name", g->name);
+	str_member(w, K("id"), g->id);
+	str_member(w, K("name"), g->name);
 	if (full)
-		int_member(w, "track_count", g->track_count);
-	time_member(w, "created_at", g->created_at);
-	time_member(w, "updated_at", g->updated_at);
+		int_member(w, K("track_count"), g->track_count);
+	time_member(w, K("created_at"), g->created_at);
+	time_member(w, K("updated_at"), g->updated_at);
 }
 
 void api_track_write(struct jsonw *w, const struct catalog_track *t, int full, bool open)

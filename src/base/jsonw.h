@@ -48,8 +48,21 @@ void jsonw_arr_end(struct jsonw *w);
 /* A member's key (escaped like any string), then its value with one of the calls below. */
 void jsonw_key(struct jsonw *w, const char *key);
 
+/* A key written by the preprocessor: JSONW_KEY(w, "name") appends "name": with its
+ * separator, without measuring or checking the key at run time. Only for literal keys of
+ * printable ASCII without '"' or '\\' (every key of tonearm's answers). */
+#define JSONW_QUOTED_KEY(lit) "\"" lit "\":", sizeof("\"" lit "\":") - 1
+#define JSONW_KEY(w, lit) jsonw_key_quoted((w), JSONW_QUOTED_KEY(lit))
+void jsonw_key_quoted(struct jsonw *w, const char *text, size_t n);
+
+/* A value that is already JSON text (e.g. a quoted timestamp the caller formatted), appended
+ * as it is with its separator. The caller vouches that it is valid JSON. */
+void jsonw_raw(struct jsonw *w, const char *text, size_t n);
+
 /* A string; NULL writes null. */
 void jsonw_str(struct jsonw *w, const char *s);
+/* A string of `len` bytes (no NUL inside), for callers that know its length. */
+void jsonw_strn(struct jsonw *w, const char *s, size_t len);
 void jsonw_int(struct jsonw *w, int64_t v);
 void jsonw_real(struct jsonw *w, double v);
 void jsonw_bool(struct jsonw *w, bool v);

@@ -2,6 +2,7 @@
  * and genres with one query each (never one per track). */
 #include "catalog/read.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,13 +127,46 @@ int catalog_read_genre(struct db_stmt *s, struct catalog_arena *a, struct catalo
  * page size (50) and the common 100 have their own: SQLite puts every value of the list into a
  * temporary index on each run, so padding 50 ids to 128 cost more than the look-ups. */
 static const size_t buckets[] = { 1, 8, 16, 32, 50, 64, 100, 128, 256, 512 };
+#define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+
+/* The statements, one per bucket and kind of link, written once. Their rows are (track_id, id,
+ * name, role, position) in no particular order: the order a track shows its credits in (main
+ * artists first, then featured, then composers, each by position) is not the order of any
+ * index, so SQLite sorted every page's credits in a temporary B-tree; they are put in order
+ * here instead (sort_links), a few dozen rows. */
+static char *links_sql[2][NBUCKETS];
+static pthread_once_t links_once = PTHREAD_ONCE_INIT;
+static bool links_oom;
+
+static void links_sql_build(void)
+{
+	for (int genres = 0; genres < 2; genres++) {
+		for (size_t b = 0; b < NBUCKETS; b++) {
+			struct buf sql = BUF_INIT;
+			bool oom = buf_adds(&sql, genres ? "SELECT tg.track_id, g.id, g.name, NULL, tg.position "
+							   "FROM track_genres tg JOIN genres g ON g.id = tg.genre_id "
+							   "WHERE tg.track_id IN ("
+							 : "SELECT ta.track_id, ar.id, ar.name, ta.role, ta.position "
+							   "FROM track_artists ta JOIN artists ar ON ar.id = ta.artist_id "
+							   "WHERE ta.track_id IN (") < 0;
+
+			for (size_t i = 0; i < buckets[b] && !oom; i++)
+				oom = buf_addf(&sql, "%s$%zu", i ? ", " : "", i + 1) < 0;
+			if (oom || buf_addch(&sql, ')') < 0 || !(links_sql[genres][b] = buf_detach(&sql, NULL))) {
+				buf_release(&sql);
+				links_oom = true;
+				return;
+			}
+		}
+	}
+}
 
 static size_t bucket_for(size_t n)
 {
-	for (size_t i = 0; i < sizeof(buckets) / sizeof(buckets[0]); i++)
+	for (size_t i = 0; i < NBUCKETS; i++)
 		if (n <= buckets[i])
-			return buckets[i];
-	return 0;
+			return i;
+	return NBUCKETS;
 }
 
 static int cmp_track_id(const void *x, const void *y)
@@ -142,16 +176,27 @@ static int cmp_track_id(const void *x, const void *y)
 	return strcmp((*a)->id, (*b)->id);
 }
 
-static struct catalog_track *find_track(struct catalog_track **by_id, size_t n, const char *id)
+/* The track whose id is `id` in by_id (sorted by id). SQLite returns the rows in the order of
+ * the IN list's index, by track id, so the track is nearly always the one at *hint or the
+ * next; otherwise a binary search. */
+static struct catalog_track *find_track(struct catalog_track **by_id, size_t n, size_t *hint, const char *id)
 {
 	size_t lo = 0, hi = n;
 
+	for (size_t i = *hint; i < n && i < *hint + 2; i++) {
+		if (strcmp(by_id[i]->id, id) == 0) {
+			*hint = i;
+			return by_id[i];
+		}
+	}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int c = strcmp(by_id[mid]->id, id);
 
-		if (c == 0)
+		if (c == 0) {
+			*hint = mid;
 			return by_id[mid];
+		}
 		if (c < 0)
 			lo = mid + 1;
 		else
@@ -160,80 +205,106 @@ static struct catalog_track *find_track(struct catalog_track **by_id, size_t n, 
 	return NULL;
 }
 
-/* Run `head` + "(" + placeholders + ")" + `tail` over the ids of tracks[from, from + m); the
- * query's rows are (track_id, id, name, role) ordered by track_id, and become each track's
- * credits (genres when `genres`). */
+/* One credit or genre row, before it is put in its track's array. */
+struct link_row {
+	struct catalog_track *owner;
+	int rank;         /* credits: main 0, featured 1, others 2 */
+	int64_t position;
+	struct catalog_ref ref;
+};
+
+static int cmp_link(const void *x, const void *y)
+{
+	const struct link_row *a = x, *b = y;
+
+	if (a->owner != b->owner)
+		return a->owner < b->owner ? -1 : 1;
+	if (a->rank != b->rank)
+		return a->rank < b->rank ? -1 : 1;
+	if (a->position != b->position)
+		return a->position < b->position ? -1 : 1;
+	return strcmp(a->ref.id, b->ref.id); /* as the index on (track, position, genre) had it */
+}
+
+/* Roles are one of three words (the schema checks it): point at constants, not copies. */
+static const char *role_of(const char *role, int *rank, struct catalog_arena *a, bool *oom)
+{
+	static const char *const roles[] = { "main", "featured", "composer" };
+
+	for (int i = 0; i < 3; i++) {
+		if (role && strcmp(role, roles[i]) == 0) {
+			*rank = i;
+			return roles[i];
+		}
+	}
+	*rank = 2;
+	return catalog_arena_strdup(a, role, oom);
+}
+
+/* Run the links statement of `genres` over the ids of tracks[from, from + m); the rows become
+ * each track's credits (genres when `genres`), in order. */
 static int load_chunk(struct db_conn *c, struct catalog_arena *a, struct catalog_track **by_id, size_t n,
 		      struct catalog_track *tracks, size_t from, size_t m, bool genres, struct err *e)
 {
-	struct buf sql = BUF_INIT;
 	struct db_stmt *s = NULL;
-	struct catalog_ref *rows = NULL;
-	struct catalog_track **owner = NULL;
-	size_t nrows = 0, cap = 0, width = bucket_for(m);
+	struct link_row *rows = NULL;
+	size_t nrows = 0, cap = 0, b = bucket_for(m), width = buckets[b], hint = 0;
 	int rc, ret = -1;
 
-	buf_init(&sql, 64 * 1024);
-	if (buf_adds(&sql, genres ? "SELECT tg.track_id, g.id, g.name, NULL FROM track_genres tg "
-				    "JOIN genres g ON g.id = tg.genre_id WHERE tg.track_id IN ("
-				  : "SELECT ta.track_id, ar.id, ar.name, ta.role FROM track_artists ta "
-				    "JOIN artists ar ON ar.id = ta.artist_id WHERE ta.track_id IN (") < 0)
-		goto oom;
-	for (size_t i = 0; i < width; i++)
-		if (buf_addf(&sql, "%s$%zu", i ? ", " : "", i + 1) < 0)
-			goto oom;
-	if (buf_adds(&sql, genres ? ") ORDER BY tg.track_id, tg.position"
-				  : ") ORDER BY ta.track_id, CASE ta.role WHEN 'main' THEN 0 WHEN 'featured' "
-				    "THEN 1 ELSE 2 END, ta.position") < 0)
-		goto oom;
-	s = db_prepare(c, buf_str(&sql), e);
+	s = db_prepare(c, links_sql[genres][b], e);
 	if (!s)
 		goto out;
 	for (size_t i = 0; i < width; i++)
 		db_bind_str(s, (int)i + 1, tracks[from + (i < m ? i : m - 1)].id);
 	while ((rc = db_step(s, e)) == 1) {
+		struct link_row *r;
+		const char *tid = db_col_text(s, 0);
 		bool oom = false;
 
 		if (nrows == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct catalog_ref *nr = realloc(rows, ncap * sizeof(*rows));
-			struct catalog_track **no = nr ? realloc(owner, ncap * sizeof(*owner)) : NULL;
+			size_t ncap = cap ? cap * 2 : 2 * m + 16;
+			struct link_row *nr = realloc(rows, ncap * sizeof(*rows));
 
-			if (nr)
-				rows = nr;
-			if (!nr || !no)
+			if (!nr)
 				goto oom;
-			owner = no;
+			rows = nr;
 			cap = ncap;
 		}
-		owner[nrows] = find_track(by_id, n, db_col_text(s, 0) ? db_col_text(s, 0) : "");
-		rows[nrows].id = catalog_arena_strdup(a, db_col_text(s, 1), &oom);
-		rows[nrows].name = catalog_arena_strdup(a, db_col_text(s, 2), &oom);
-		rows[nrows].role = genres ? NULL : catalog_arena_strdup(a, db_col_text(s, 3), &oom);
+		r = &rows[nrows];
+		r->owner = find_track(by_id, n, &hint, tid ? tid : "");
+		if (!r->owner)
+			continue;
+		r->rank = 0;
+		r->position = db_col_int(s, 4);
+		r->ref.id = catalog_arena_strdup(a, db_col_text(s, 1), &oom);
+		r->ref.name = catalog_arena_strdup(a, db_col_text(s, 2), &oom);
+		r->ref.role = genres ? NULL : role_of(db_col_text(s, 3), &r->rank, a, &oom);
 		if (oom)
 			goto oom;
-		if (owner[nrows])
-			nrows++;
+		nrows++;
 	}
 	if (rc < 0)
 		goto out;
-	/* Rows come grouped by track: each run becomes that track's array. */
+	if (nrows > 1)
+		qsort(rows, nrows, sizeof(*rows), cmp_link);
+	/* Each run of one track's rows becomes that track's array. */
 	for (size_t i = 0; i < nrows;) {
 		size_t j = i;
 		struct catalog_ref *arr;
 
-		while (j < nrows && owner[j] == owner[i])
+		while (j < nrows && rows[j].owner == rows[i].owner)
 			j++;
 		arr = catalog_arena_alloc(a, (j - i) * sizeof(*arr));
 		if (!arr)
 			goto oom;
-		memcpy(arr, rows + i, (j - i) * sizeof(*arr));
+		for (size_t k = i; k < j; k++)
+			arr[k - i] = rows[k].ref;
 		if (genres) {
-			owner[i]->genres = arr;
-			owner[i]->ngenres = j - i;
+			rows[i].owner->genres = arr;
+			rows[i].owner->ngenres = j - i;
 		} else {
-			owner[i]->artists = arr;
-			owner[i]->nartists = j - i;
+			rows[i].owner->artists = arr;
+			rows[i].owner->nartists = j - i;
 		}
 		i = j;
 	}
@@ -243,22 +314,23 @@ oom:
 	err_set(e, ERR_NOMEM, "out of memory");
 out:
 	db_finalize(s);
-	buf_release(&sql);
 	free(rows);
-	free(owner);
 	return ret;
 }
 
 int catalog_load_links(struct db_conn *c, struct catalog_arena *a, struct catalog_track *tracks, size_t n,
 		       struct err *e)
 {
-	struct catalog_track **by_id;
-	const size_t max = buckets[sizeof(buckets) / sizeof(buckets[0]) - 1];
+	struct catalog_track *one, **by_id;
+	const size_t max = buckets[NBUCKETS - 1];
 	int ret = 0;
 
 	if (n == 0)
 		return 0;
-	by_id = malloc(n * sizeof(*by_id));
+	pthread_once(&links_once, links_sql_build);
+	if (links_oom)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	by_id = n == 1 ? &one : malloc(n * sizeof(*by_id));
 	if (!by_id)
 		return err_set(e, ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
@@ -271,6 +343,7 @@ int catalog_load_links(struct db_conn *c, struct catalog_arena *a, struct catalo
 		    load_chunk(c, a, by_id, n, tracks, from, m, true, e) < 0)
 			ret = -1;
 	}
-	free(by_id);
+	if (by_id != &one)
+		free(by_id);
 	return ret;
 }

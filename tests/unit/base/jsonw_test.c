@@ -81,6 +81,68 @@ static void test_numbers(void **state)
 	}
 }
 
+/* jsonw's own formatter for "%.17g" (the catalogue's figures) against jansson, which prints
+ * with snprintf: random bit patterns, figures like the catalogue's (a few decimals), values
+ * at the formatter's range limits and at every power of ten, and exact ties at the 17th
+ * digit (glibc rounds them to even). */
+static void expect_real(double v)
+{
+	struct jsonw w;
+	json_t *j = json_real(v);
+
+	if (!j) /* not finite */
+		return;
+	jsonw_init(&w, 0);
+	jsonw_real(&w, v);
+	expect_same(&w, j);
+	jsonw_release(&w);
+}
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+
+static uint64_t rng(void)
+{
+	uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+static void test_reals_formatter(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		uint64_t bits = rng();
+		double v;
+
+		memcpy(&v, &bits, sizeof(v));
+		expect_real(v);
+		/* Magnitudes the fast path covers, 1e-12 to 1e17, evenly in the exponent. */
+		bits = (rng() & 0x800FFFFFFFFFFFFFULL) | ((uint64_t)(1023 - 40 + (int)(rng() % 97)) << 52);
+		memcpy(&v, &bits, sizeof(v));
+		expect_real(v);
+		/* Loudness, gains, peaks, bpm: a few decimals. */
+		expect_real((double)((int64_t)(rng() % 2000001) - 1000000) / 1000.0);
+		expect_real((double)((int64_t)(rng() % 200001) - 100000) / 10.0);
+		/* Exact ties at the 17th significant digit: quarters and eighths near 10^15. */
+		expect_real(1e15 + (double)(rng() % 1000000) + 0.25 * (double)(rng() % 4));
+		expect_real(1e14 + (double)(rng() % 1000000) + 0.125 * (double)(rng() % 8));
+	}
+	for (int p = -330; p <= 310; p++) {
+		double v = pow(10.0, p);
+
+		expect_real(v);
+		expect_real(-v);
+		expect_real(nextafter(v, 0));
+		expect_real(nextafter(v, INFINITY));
+	}
+	expect_real(9.9999999999999995e15);
+	expect_real(9.9999999999999998e-12);
+	expect_real(0.5);
+	expect_real(-0.0);
+}
+
 static void test_nesting_and_commas(void **state)
 {
 	struct jsonw w;
@@ -158,6 +220,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_reals_formatter),
 		cmocka_unit_test(test_nesting_and_commas),
 		cmocka_unit_test(test_failures_are_sticky),
 	};
