@@ -1,5 +1,6 @@
 /* serve.c — `tonearm serve`: wire the ports, the API and the HTTP server, run until SIGTERM or
  * SIGINT, then drain and stop. */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -154,6 +155,9 @@ int cmd_serve(const struct config *conf, int argc, char **argv)
 			  LOG_STR("version", TONEARM_VERSION)));
 	if (conf->workers > 0 && jobs_workers_start(app.jobs, conf->workers, NULL, &e) < 0)
 		goto out;
+	/* Start-up (migrations on a fresh database above all) allocated and freed more than an idle
+	 * server keeps; give the free heap pages back rather than hold them resident. */
+	malloc_trim(0);
 	if (http_server_run(srv, &e) < 0)
 		goto out;
 	/* HTTP has drained: nothing enqueues any more. Running jobs get the same grace. */
