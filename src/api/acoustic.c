@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "api/catalog.h"
+#include "base/id.h"
 #include "base/jsonw.h"
 #include "catalog/catalog.h"
 #include "http/http.h"
@@ -128,4 +129,84 @@ void api_track_duplicates(struct http_req *req, void *app)
 	api_send_jsonw(req, 200, &w);
 	jsonw_release(&w);
 	free(d);
+}
+
+/* One track as in lists, with `similarity` when >= 0; left out when deleted meanwhile. 0, or
+ * -1 after answering. */
+static int write_track(struct http_req *req, struct api *a, struct jsonw *w, const char *id, int similarity,
+		       bool open, bool *written)
+{
+	struct catalog_page *p = NULL;
+	struct err e = ERR_INIT;
+
+	*written = false;
+	if (catalog_get(a->catalog, CATALOG_TRACKS, id, &p, &e) < 0) {
+		if (e.code == ERR_NOT_FOUND)
+			return 0;
+		http_res_err(req, &e);
+		return -1;
+	}
+	api_track_write(w, p->tracks, 0, true);
+	if (similarity >= 0) {
+		jsonw_key(w, "similarity");
+		jsonw_int(w, similarity);
+	}
+	if (!open)
+		jsonw_obj_end(w);
+	catalog_page_free(p);
+	*written = true;
+	return 0;
+}
+
+void api_duplicates_list(struct http_req *req, void *app)
+{
+	struct api *a = app;
+	const char *after = http_req_query(req, "cursor");
+	struct catalog_duplicate_group *g = NULL;
+	struct err e = ERR_INIT;
+	long long limit;
+	size_t n = 0;
+	bool more = false, written;
+	struct jsonw w;
+
+	if (http_req_query_int(req, "limit", 20, 1, 100, &limit, &e) < 0) {
+		http_res_problem(req, 400, "Bad Request", e.msg);
+		return;
+	}
+	if (after && !id_valid(after)) {
+		http_res_problem(req, 400, "Bad Request", "cursor: not one this server gave");
+		return;
+	}
+	if (catalog_duplicate_groups(a->catalog, after, (size_t)limit, &g, &n, &more, &e) < 0) {
+		http_res_err(req, &e);
+		return;
+	}
+	jsonw_init(&w, API_JSON_MAX);
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "items");
+	jsonw_arr_begin(&w);
+	for (size_t i = 0; i < n; i++) {
+		if (write_track(req, a, &w, g[i].id, -1, true, &written) < 0)
+			goto fail;
+		if (!written)
+			continue;
+		jsonw_key(&w, "duplicates");
+		jsonw_arr_begin(&w);
+		for (size_t j = 0; j < g[i].ndups; j++)
+			if (write_track(req, a, &w, g[i].dups[j].id, g[i].dups[j].similarity, false, &written) < 0)
+				goto fail;
+		jsonw_arr_end(&w);
+		jsonw_obj_end(&w);
+	}
+	jsonw_arr_end(&w);
+	jsonw_key(&w, "next_cursor");
+	if (more && n)
+		jsonw_str(&w, g[n - 1].id);
+	else
+		jsonw_null(&w);
+	jsonw_obj_end(&w);
+	api_send_jsonw(req, 200, &w);
+fail:
+	jsonw_release(&w);
+	catalog_duplicate_groups_free(g, n);
 }

@@ -6,7 +6,11 @@
  *                                        duplicates: Chromaprint fingerprints compared), most
  *                                        alike first, each with its `similarity` (0–100);
  *                                        `min_similarity` (default 70) sets the bar.
- * Both are blocking routes (the database) and need library:read. A track not analysed yet
+ *   GET /api/v1/duplicates              every such pair in the catalogue, recorded when the
+ *                                        tracks were analysed: each track with the duplicates
+ *                                        whose ids sort after its own, `limit` (1–100, 20) a
+ *                                        page, `cursor` from the last page's next_cursor.
+ * All are blocking routes (the database) and need library:read. A track not analysed yet
  * answers 409 (its /status says when it will be). */
 #ifndef TONEARM_API_ACOUSTIC_H
 #define TONEARM_API_ACOUSTIC_H
@@ -15,5 +19,6 @@ struct http_req;
 
 void api_track_waveform(struct http_req *req, void *app);
 void api_track_duplicates(struct http_req *req, void *app);
+void api_duplicates_list(struct http_req *req, void *app);
 
 #endif

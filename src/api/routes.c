@@ -81,6 +81,7 @@ static const struct http_route routes[] = {
 	{ HTTP_GET, "/api/v1/tracks/{id}/status", api_track_status, HTTP_BLOCKING, PERM_LIBRARY_READ, "track_status" },
 	{ HTTP_GET, "/api/v1/tracks/{id}/waveform", api_track_waveform, HTTP_BLOCKING, PERM_LIBRARY_READ, "track_waveform" },
 	{ HTTP_GET, "/api/v1/tracks/{id}/duplicates", api_track_duplicates, HTTP_BLOCKING, PERM_LIBRARY_READ, "track_duplicates" },
+	{ HTTP_GET, "/api/v1/duplicates", api_duplicates_list, HTTP_BLOCKING, PERM_LIBRARY_READ, "duplicates" },
 	{ HTTP_GET, "/api/v1/admin/jobs", api_admin_jobs, HTTP_BLOCKING, PERM_ADMIN, "admin_jobs" },
 	{ HTTP_GET, "/api/v1/genres", api_genres_list, HTTP_BLOCKING, PERM_LIBRARY_READ, "genres" },
 	{ HTTP_GET, "/api/v1/genres/{id}", api_genre_get, HTTP_BLOCKING, PERM_LIBRARY_READ, "genre" },

@@ -98,15 +98,87 @@ static int by_similarity(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
+/* The tracks within the duration window of `ms` (but `id`) whose fingerprints score at least
+ * `min` against mine[0..mine_len), most alike first, into *out (malloc'd) and *n. */
+static int candidates(struct db_conn *c, const char *id, int64_t ms, const uint32_t *mine, size_t mine_len, int min,
+		      struct catalog_duplicate **out, size_t *n, struct err *e)
+{
+	struct db_stmt *s;
+	size_t cap = 0;
+	int64_t lo, hi;
+	int rc, ret = -1;
+
+	*out = NULL;
+	*n = 0;
+	window(ms, &lo, &hi);
+	s = db_prepare(c,
+		       "SELECT t.id, a.fingerprint FROM tracks t JOIN track_analysis a ON a.track_id = t.id "
+		       "WHERE t.duration_ms BETWEEN $1 AND $2 AND t.id <> $3 AND a.fingerprint IS NOT NULL "
+		       "ORDER BY t.duration_ms LIMIT $4",
+		       e);
+	if (!s)
+		return -1;
+	db_bind_int(s, 1, lo);
+	db_bind_int(s, 2, hi);
+	db_bind_str(s, 3, id);
+	db_bind_int(s, 4, CANDIDATES_MAX);
+	while ((rc = db_step(s, e)) == 1) {
+		uint32_t *theirs = NULL;
+		size_t theirs_len = 0;
+		struct err de = ERR_INIT;
+		int sim;
+
+		/* A fingerprint that does not decode is one we did not write: not a duplicate. */
+		if (media_fingerprint_decode(db_col_text(s, 1), &theirs, &theirs_len, &de) < 0) {
+			if (de.code == ERR_NOMEM) {
+				*e = de;
+				goto out;
+			}
+			continue;
+		}
+		sim = media_fingerprint_similarity(mine, mine_len, theirs, theirs_len);
+		free(theirs);
+		if (sim < min)
+			continue;
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			struct catalog_duplicate *v = realloc(*out, ncap * sizeof(*v));
+
+			if (!v) {
+				err_set(e, ERR_NOMEM, "out of memory");
+				goto out;
+			}
+			*out = v;
+			cap = ncap;
+		}
+		snprintf((*out)[*n].id, sizeof((*out)[*n].id), "%s", db_col_text(s, 0));
+		(*out)[*n].similarity = sim;
+		(*n)++;
+	}
+	if (rc < 0)
+		goto out;
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), by_similarity);
+	ret = 0;
+out:
+	if (ret < 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	db_finalize(s);
+	return ret;
+}
+
 int catalog_track_duplicates(struct catalog *cat, const char *id, int min_similarity, struct catalog_duplicate **out,
 			     size_t *n, struct err *e)
 {
 	struct db_conn *c;
 	struct db_stmt *s = NULL;
 	uint32_t *mine = NULL;
-	size_t mine_len = 0, cap = 0;
-	int64_t ms, lo, hi;
-	int rc, ret = -1;
+	size_t mine_len = 0;
+	int64_t ms;
+	int ret = -1;
 
 	*out = NULL;
 	*n = 0;
@@ -129,59 +201,9 @@ int catalog_track_duplicates(struct catalog *cat, const char *id, int min_simila
 	if (media_fingerprint_decode(db_col_text(s, 1), &mine, &mine_len, e) < 0)
 		goto out;
 	db_finalize(s);
-	window(ms, &lo, &hi);
-	s = db_prepare(c,
-		       "SELECT t.id, a.fingerprint FROM tracks t JOIN track_analysis a ON a.track_id = t.id "
-		       "WHERE t.duration_ms BETWEEN $1 AND $2 AND t.id <> $3 AND a.fingerprint IS NOT NULL "
-		       "ORDER BY t.duration_ms LIMIT $4",
-		       e);
-	if (!s)
-		goto out;
-	db_bind_int(s, 1, lo);
-	db_bind_int(s, 2, hi);
-	db_bind_str(s, 3, id);
-	db_bind_int(s, 4, CANDIDATES_MAX);
-	while ((rc = db_step(s, e)) == 1) {
-		uint32_t *theirs = NULL;
-		size_t theirs_len = 0;
-		struct err de = ERR_INIT;
-		int sim;
-
-		/* A fingerprint that does not decode is one we did not write: not a duplicate. */
-		if (media_fingerprint_decode(db_col_text(s, 1), &theirs, &theirs_len, &de) < 0) {
-			if (de.code == ERR_NOMEM) {
-				*e = de;
-				goto out;
-			}
-			continue;
-		}
-		sim = media_fingerprint_similarity(mine, mine_len, theirs, theirs_len);
-		free(theirs);
-		if (sim < min_similarity)
-			continue;
-		if (*n == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			struct catalog_duplicate *v = realloc(*out, ncap * sizeof(*v));
-
-			if (!v) {
-				err_set(e, ERR_NOMEM, "out of memory");
-				goto out;
-			}
-			*out = v;
-			cap = ncap;
-		}
-		snprintf((*out)[*n].id, sizeof((*out)[*n].id), "%s", db_col_text(s, 0));
-		(*out)[*n].similarity = sim;
-		(*n)++;
-	}
-	if (rc < 0)
-		goto out;
-	db_finalize(s);
 	s = NULL;
-	if (db_commit(c, e) < 0)
+	if (candidates(c, id, ms, mine, mine_len, min_similarity, out, n, e) < 0 || db_commit(c, e) < 0)
 		goto out;
-	if (*n > 1)
-		qsort(*out, *n, sizeof(**out), by_similarity);
 	ret = 0;
 out:
 	if (ret < 0) {
@@ -192,6 +214,161 @@ out:
 		*n = 0;
 	}
 	free(mine);
+	db_finalize(s);
+	db_release(c);
+	return ret;
+}
+
+int catalog_duplicates_record(struct db_conn *c, const char *id, const char *fingerprint, int64_t ms, struct err *e)
+{
+	struct catalog_duplicate *d = NULL;
+	struct db_stmt *s;
+	uint32_t *mine = NULL;
+	size_t mine_len = 0, n = 0;
+	struct err de = ERR_INIT;
+	int ret = -1;
+
+	s = db_prepare(c, "DELETE FROM track_duplicates WHERE track_id = $1 OR other_id = $1", e);
+	if (!s)
+		return -1;
+	db_bind_str(s, 1, id);
+	if (db_step(s, e) < 0)
+		goto out;
+	db_finalize(s);
+	s = NULL;
+	/* No fingerprint, no length, or one that does not decode: a track with no known copies. */
+	if (!fingerprint || !*fingerprint || ms <= 0) {
+		ret = 0;
+		goto out;
+	}
+	if (media_fingerprint_decode(fingerprint, &mine, &mine_len, &de) < 0) {
+		if (de.code == ERR_INVALID) {
+			ret = 0;
+			goto out;
+		}
+		*e = de;
+		goto out;
+	}
+	if (candidates(c, id, ms, mine, mine_len, CATALOG_DUPLICATE_MIN, &d, &n, e) < 0)
+		goto out;
+	s = db_prepare(c, "INSERT INTO track_duplicates (track_id, other_id, similarity) VALUES ($1, $2, $3), ($2, $1, $3)",
+		       e);
+	if (!s)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		db_bind_str(s, 1, id);
+		db_bind_str(s, 2, d[i].id);
+		db_bind_int(s, 3, d[i].similarity);
+		if (db_step(s, e) < 0)
+			goto out;
+		db_reset(s);
+	}
+	ret = 0;
+out:
+	db_finalize(s);
+	free(mine);
+	free(d);
+	return ret;
+}
+
+void catalog_duplicate_groups_free(struct catalog_duplicate_group *g, size_t n)
+{
+	for (size_t i = 0; g && i < n; i++)
+		free(g[i].dups);
+	free(g);
+}
+
+int catalog_duplicate_groups(struct catalog *cat, const char *after, size_t limit,
+			     struct catalog_duplicate_group **out, size_t *n, bool *more, struct err *e)
+{
+	struct catalog_duplicate_group *g = NULL;
+	struct db_conn *c;
+	struct db_stmt *s = NULL;
+	char last[ID_LEN + 1] = "";
+	size_t ng = 0, seen = 0;
+	int rc, ret = -1;
+
+	*out = NULL;
+	*n = 0;
+	*more = false;
+	if (limit < 1 || limit > 500)
+		return err_set(e, ERR_INVALID, "limit: 1 to 500");
+	if (!after)
+		after = "";
+	if (!(c = db_acquire(cat->db, e)))
+		return -1;
+	if (db_begin_read(c, e) < 0)
+		goto out;
+	/* The page's groups: the first `limit` smaller ids after the cursor (one more tells if
+	 * there are others). */
+	s = db_prepare(c,
+		       "SELECT DISTINCT track_id FROM track_duplicates WHERE track_id < other_id AND track_id > $1 "
+		       "ORDER BY track_id LIMIT $2",
+		       e);
+	if (!s)
+		goto out;
+	db_bind_str(s, 1, after);
+	db_bind_int(s, 2, (int64_t)limit + 1);
+	while ((rc = db_step(s, e)) == 1) {
+		if (++seen > limit) {
+			*more = true;
+			break;
+		}
+		snprintf(last, sizeof(last), "%s", db_col_text(s, 0));
+	}
+	if (rc < 0)
+		goto out;
+	db_finalize(s);
+	s = NULL;
+	if (seen == 0 || !(g = calloc(limit, sizeof(*g)))) {
+		if (seen)
+			err_set(e, ERR_NOMEM, "out of memory");
+		ret = seen ? -1 : 0;
+		goto out;
+	}
+	s = db_prepare(c,
+		       "SELECT track_id, other_id, similarity FROM track_duplicates "
+		       "WHERE track_id < other_id AND track_id > $1 AND track_id <= $2 "
+		       "ORDER BY track_id, similarity DESC, other_id",
+		       e);
+	if (!s)
+		goto out;
+	db_bind_str(s, 1, after);
+	db_bind_str(s, 2, last);
+	while ((rc = db_step(s, e)) == 1) {
+		const char *tid = db_col_text(s, 0);
+		struct catalog_duplicate *d;
+
+		if (ng == 0 || strcmp(g[ng - 1].id, tid) != 0) {
+			if (ng == limit)
+				break;
+			snprintf(g[ng].id, sizeof(g[ng].id), "%s", tid);
+			ng++;
+		}
+		d = realloc(g[ng - 1].dups, (g[ng - 1].ndups + 1) * sizeof(*d));
+		if (!d) {
+			err_set(e, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		g[ng - 1].dups = d;
+		snprintf(d[g[ng - 1].ndups].id, sizeof(d->id), "%s", db_col_text(s, 1));
+		d[g[ng - 1].ndups].similarity = (int)db_col_int(s, 2);
+		g[ng - 1].ndups++;
+	}
+	if (rc < 0)
+		goto out;
+	db_finalize(s);
+	s = NULL;
+	if (db_commit(c, e) < 0)
+		goto out;
+	*out = g;
+	*n = ng;
+	g = NULL;
+	ret = 0;
+out:
+	if (ret < 0 && db_in_transaction(c))
+		db_rollback(c, NULL);
+	catalog_duplicate_groups_free(g, ng);
 	db_finalize(s);
 	db_release(c);
 	return ret;

@@ -326,7 +326,8 @@ static int add_once(struct db_conn *c, const struct catalog_track_input *in, str
 		catalog_bind_gating_hist(s, 4, in->gating_hist, e);
 		rc = db_step(s, e);
 		db_finalize(s);
-		if (rc < 0 || (in->gating_hist && catalog_album_gain_update(c, out->album_id, now, e) < 0))
+		if (rc < 0 || (in->gating_hist && catalog_album_gain_update(c, out->album_id, now, e) < 0) ||
+		    (nz(in->fingerprint) && catalog_duplicates_record(c, out->id, in->fingerprint, in->duration_ms, e) < 0))
 			goto fail;
 	}
 	if (catalog_bump(c, e) < 0 || (own_tx && db_commit(c, e) < 0))

@@ -83,6 +83,18 @@ int catalog_track_set_analysis(struct catalog *cat, const char *track_id, const 
 			if (rc < 0 || (rc == 1 && catalog_album_gain_update(c, album, clock_now_ms(), e) < 0))
 				goto fail;
 		}
+		db_finalize(s);
+		s = NULL;
+		if (a->fingerprint && *a->fingerprint) {
+			/* The row's length, as other tracks are compared by it. */
+			s = db_prepare(c, "SELECT duration_ms FROM tracks WHERE id = $1", e);
+			if (!s)
+				goto fail;
+			db_bind_str(s, 1, track_id);
+			if (db_step(s, e) != 1 ||
+			    catalog_duplicates_record(c, track_id, a->fingerprint, db_col_int(s, 0), e) < 0)
+				goto fail;
+		}
 	}
 	if (catalog_bump(c, e) < 0 || (own_tx && db_commit(c, e) < 0))
 		goto fail;

@@ -184,6 +184,9 @@ struct catalog_duplicate {
 	int similarity;
 };
 
+/* The bar for track_duplicates, the catalogue-wide list (catalog_duplicate_groups). */
+#define CATALOG_DUPLICATE_MIN 70
+
 /* Acoustic duplicates of track `id`: tracks whose duration is within 2 s + 1% of its own and
  * whose Chromaprint fingerprints score at least `min_similarity` (media_fingerprint_similarity:
  * two encodings of one recording score above 70, unrelated audio near 0), most alike first.
@@ -192,6 +195,20 @@ struct catalog_duplicate {
  * a database error. */
 int catalog_track_duplicates(struct catalog *cat, const char *id, int min_similarity, struct catalog_duplicate **out,
 			     size_t *n, struct err *e);
+
+/* Every track that has acoustic duplicates, a page at a time: each track whose id is above
+ * `after` ("" or NULL: from the start) and below its duplicates' ids, in id order, with its
+ * duplicates (similarity at least CATALOG_DUPLICATE_MIN, recorded when each track was analysed),
+ * most alike first. So each pair appears once, under its smaller id. At most `limit` (1–500)
+ * groups; *more is set when there are others after them. */
+struct catalog_duplicate_group {
+	char id[ID_LEN + 1];
+	struct catalog_duplicate *dups; /* malloc'd */
+	size_t ndups;
+};
+int catalog_duplicate_groups(struct catalog *cat, const char *after, size_t limit,
+			     struct catalog_duplicate_group **out, size_t *n, bool *more, struct err *e);
+void catalog_duplicate_groups_free(struct catalog_duplicate_group *g, size_t n);
 
 /* Group many adds into one transaction (seeding, bulk imports): between catalog_batch_begin
  * and catalog_batch_end, every catalog_track_add made on this thread joins the batch's

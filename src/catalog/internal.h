@@ -41,6 +41,11 @@ struct db_stmt;
 int catalog_bind_gating_hist(struct db_stmt *s, int k, const uint32_t *hist, struct err *e);
 int catalog_album_gain_update(struct db_conn *c, const char *album_id, int64_t now, struct err *e);
 
+/* acoustic.c: record the acoustic duplicates of track `id` (its `fingerprint` as stored, its
+ * length `ms`) in track_duplicates, both ways, replacing what was recorded for it, inside the
+ * caller's transaction. A fingerprint that does not decode records none. 0 or -1. */
+int catalog_duplicates_record(struct db_conn *c, const char *id, const char *fingerprint, int64_t ms, struct err *e);
+
 /* The counter, read on `c`. */
 int catalog_read_version(struct db_conn *c, int64_t *v, struct err *e);
 

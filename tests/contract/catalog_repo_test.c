@@ -59,7 +59,7 @@ static int wipe(void **state)
 	struct fx *f = *state;
 	struct db_conn *c = fx_acquire(f);
 
-	fx_exec(c, "DELETE FROM track_analysis; DELETE FROM track_genres; DELETE FROM track_artists; "
+	fx_exec(c, "DELETE FROM track_duplicates; DELETE FROM track_analysis; DELETE FROM track_genres; DELETE FROM track_artists; "
 		   "DELETE FROM tracks; DELETE FROM albums; DELETE FROM artists; DELETE FROM genres");
 	db_release(c);
 	return 0;
@@ -886,7 +886,10 @@ static void test_album_gain_from_analyses(void **state)
 	a.loudness_lufs = -14;
 	a.true_peak = -12.0;
 	a.gating_hist = quiet;
+	/* A fingerprint that does not decode records no duplicates and fails nothing. */
+	a.fingerprint = "not a fingerprint";
 	assert_int_equal(catalog_track_set_analysis(cat, t[1].id, &a, &e), 0);
+	assert_int_equal(count(*state, "SELECT COUNT(*) FROM track_duplicates"), 0);
 	memset(pool, 0, sizeof(pool));
 	memcpy(pool[0].gating_hist, loud, sizeof(loud));
 	memcpy(pool[1].gating_hist, quiet, sizeof(quiet));

@@ -88,6 +88,25 @@ test('the FLAC and the MP3 of one melody are duplicates of each other; another m
   for (const t of body.items.slice(1)) assert.ok(t.similarity < 50, JSON.stringify(t));
 });
 
+test('the catalogue-wide list has the pair once, under the smaller id; the other melody is not in it', async () => {
+  const r = await fetch(srv.url + '/api/v1/duplicates?limit=10', { headers: bearer(admin) });
+  assert.equal(r.status, 200, await r.clone().text());
+  const body = await r.json();
+  const [lo, hi] = [flac, mp3].sort();
+  assert.equal(body.items.length, 1, JSON.stringify(body));
+  assert.equal(body.items[0].id, lo);
+  assert.ok(body.items[0].title, 'each item is a track');
+  assert.deepEqual(body.items[0].duplicates.map((t) => t.id), [hi]);
+  assert.ok(body.items[0].duplicates[0].similarity >= 70);
+  assert.equal(body.next_cursor, null);
+  // Past the last group, an empty page; a cursor that is not an id is refused.
+  const after = await (await fetch(srv.url + `/api/v1/duplicates?cursor=${lo}`, { headers: bearer(admin) })).json();
+  assert.deepEqual(after.items, []);
+  await expectProblem(assert, await fetch(srv.url + '/api/v1/duplicates?cursor=../x', { headers: bearer(admin) }), 400);
+  await expectProblem(assert, await fetch(srv.url + '/api/v1/duplicates?limit=0', { headers: bearer(admin) }), 400);
+  await expectProblem(assert, await fetch(srv.url + '/api/v1/duplicates'), 401);
+});
+
 test('the waveform: audiowaveform JSON covering the whole track, with a strong ETag', async () => {
   const r = await getAnalysed(`/api/v1/tracks/${flac}/waveform`);
   assert.equal(r.status, 200, await r.clone().text());
