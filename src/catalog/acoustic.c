@@ -219,39 +219,48 @@ out:
 	return ret;
 }
 
-int catalog_duplicates_record(struct db_conn *c, const char *id, const char *fingerprint, int64_t ms, struct err *e)
+int catalog_duplicates_find(struct db_conn *c, const char *id, const char *fingerprint, int64_t ms,
+			    struct catalog_duplicate **out, size_t *n, struct err *e)
 {
-	struct catalog_duplicate *d = NULL;
-	struct db_stmt *s;
 	uint32_t *mine = NULL;
-	size_t mine_len = 0, n = 0;
+	size_t mine_len = 0;
 	struct err de = ERR_INIT;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	/* No fingerprint, no length, or one that does not decode: a track with no known copies. */
+	if (!fingerprint || !*fingerprint || ms <= 0)
+		return 0;
+	if (media_fingerprint_decode(fingerprint, &mine, &mine_len, &de) < 0) {
+		if (de.code == ERR_INVALID)
+			return 0;
+		*e = de;
+		return -1;
+	}
+	ret = candidates(c, id ? id : "", ms, mine, mine_len, CATALOG_DUPLICATE_MIN, out, n, e);
+	free(mine);
+	return ret;
+}
+
+int catalog_duplicates_store(struct db_conn *c, const char *id, const struct catalog_duplicate *d, size_t n,
+			     struct err *e)
+{
+	struct db_stmt *s = db_prepare(c, "DELETE FROM track_duplicates WHERE track_id = $1 OR other_id = $1", e);
 	int ret = -1;
 
-	s = db_prepare(c, "DELETE FROM track_duplicates WHERE track_id = $1 OR other_id = $1", e);
 	if (!s)
 		return -1;
 	db_bind_str(s, 1, id);
 	if (db_step(s, e) < 0)
 		goto out;
 	db_finalize(s);
-	s = NULL;
-	/* No fingerprint, no length, or one that does not decode: a track with no known copies. */
-	if (!fingerprint || !*fingerprint || ms <= 0) {
-		ret = 0;
-		goto out;
-	}
-	if (media_fingerprint_decode(fingerprint, &mine, &mine_len, &de) < 0) {
-		if (de.code == ERR_INVALID) {
-			ret = 0;
-			goto out;
-		}
-		*e = de;
-		goto out;
-	}
-	if (candidates(c, id, ms, mine, mine_len, CATALOG_DUPLICATE_MIN, &d, &n, e) < 0)
-		goto out;
-	s = db_prepare(c, "INSERT INTO track_duplicates (track_id, other_id, similarity) VALUES ($1, $2, $3), ($2, $1, $3)",
+	/* Through a SELECT of the other track: one deleted since it was compared is skipped, not a
+	 * broken foreign key. */
+	s = db_prepare(c,
+		       "INSERT INTO track_duplicates (track_id, other_id, similarity) "
+		       "SELECT CAST($1 AS TEXT), t.id, CAST($3 AS INTEGER) FROM tracks t WHERE t.id = $2 "
+		       "UNION ALL SELECT t.id, CAST($1 AS TEXT), CAST($3 AS INTEGER) FROM tracks t WHERE t.id = $2",
 		       e);
 	if (!s)
 		goto out;
@@ -266,8 +275,6 @@ int catalog_duplicates_record(struct db_conn *c, const char *id, const char *fin
 	ret = 0;
 out:
 	db_finalize(s);
-	free(mine);
-	free(d);
 	return ret;
 }
 

@@ -246,8 +246,8 @@ static const struct catalog_artist_input *first_main(const struct catalog_track_
 }
 
 /* One attempt; *dup is set when the content is already a track (out->id is then that one). */
-static int add_once(struct db_conn *c, const struct catalog_track_input *in, struct catalog_track_added *out,
-		    bool *dup, bool own_tx, struct err *e)
+static int add_once(struct db_conn *c, const struct catalog_track_input *in, const struct catalog_duplicate *dups,
+		    size_t ndups, struct catalog_track_added *out, bool *dup, bool own_tx, struct err *e)
 {
 	char artist_ids[CATALOG_ARTISTS_MAX][ID_LEN + 1];
 	char album_artist[ID_LEN + 1], existing[ID_LEN + 1], gid[ID_LEN + 1];
@@ -327,7 +327,7 @@ static int add_once(struct db_conn *c, const struct catalog_track_input *in, str
 		rc = db_step(s, e);
 		db_finalize(s);
 		if (rc < 0 || (in->gating_hist && catalog_album_gain_update(c, out->album_id, now, e) < 0) ||
-		    (nz(in->fingerprint) && catalog_duplicates_record(c, out->id, in->fingerprint, in->duration_ms, e) < 0))
+		    (dups && catalog_duplicates_store(c, out->id, dups, ndups, e) < 0))
 			goto fail;
 	}
 	if (catalog_bump(c, e) < 0 || (own_tx && db_commit(c, e) < 0))
@@ -342,6 +342,8 @@ fail:
 int catalog_track_add(struct catalog *cat, const struct catalog_track_input *in, struct catalog_track_added *out,
 		      struct err *e)
 {
+	struct catalog_duplicate *dups = NULL;
+	size_t ndups = 0;
 	struct db_conn *c;
 	int ret = -1;
 
@@ -351,21 +353,28 @@ int catalog_track_add(struct catalog *cat, const struct catalog_track_input *in,
 	c = db_acquire(cat->db, e);
 	if (!c)
 		return -1;
+	/* Its acoustic duplicates are found first, outside the write transaction when there is
+	 * one of our own (comparing fingerprints takes milliseconds in a large catalogue). */
+	if (nz(in->fingerprint) && catalog_duplicates_find(c, NULL, in->fingerprint, in->duration_ms, &dups, &ndups, e) < 0) {
+		db_release(c);
+		return -1;
+	}
 	if (db_in_transaction(c)) {
 		/* Inside a batch: its transaction, no retry (a failed statement spoilt it). */
 		bool dup = false;
 
-		ret = add_once(c, in, out, &dup, false, e);
+		ret = add_once(c, in, dups, ndups, out, &dup, false, e);
 		if (ret < 0 && !dup)
 			memset(out, 0, sizeof(*out));
 		db_release(c);
+		free(dups);
 		return ret;
 	}
 	for (int attempt = 1; attempt <= ADD_ATTEMPTS; attempt++) {
 		struct err tmp = ERR_INIT;
 		bool dup = false;
 
-		if (add_once(c, in, out, &dup, true, &tmp) == 0) {
+		if (add_once(c, in, dups, ndups, out, &dup, true, &tmp) == 0) {
 			ret = 0;
 			break;
 		}
@@ -381,6 +390,7 @@ int catalog_track_add(struct catalog *cat, const struct catalog_track_input *in,
 		       LOG_FIELDS(LOG_STR("error", tmp.msg), LOG_INT("attempt", attempt)));
 	}
 	db_release(c);
+	free(dups);
 	return ret;
 }
 

@@ -1,6 +1,7 @@
 /* analysis.c — recording a track's analysis after it was added (the `analyse` job): loudness,
  * ReplayGain when the file was not tagged with any, fingerprint and waveform peaks. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/clock.h"
@@ -10,6 +11,8 @@
 int catalog_track_set_analysis(struct catalog *cat, const char *track_id, const struct catalog_analysis *a,
 			       struct err *e)
 {
+	struct catalog_duplicate *dups = NULL;
+	size_t ndups = 0;
 	struct db_conn *c;
 	struct db_stmt *s = NULL;
 	bool own_tx;
@@ -21,6 +24,24 @@ int catalog_track_set_analysis(struct catalog *cat, const char *track_id, const 
 	if (!c)
 		return -1;
 	own_tx = !db_in_transaction(c);
+	/* Its acoustic duplicates, compared before the write transaction (milliseconds in a large
+	 * catalogue), by the length other tracks are compared by: the row's, else the decode's. */
+	if (a->fingerprint && *a->fingerprint) {
+		int64_t ms = a->duration_ms;
+		int rc;
+
+		if (!(s = db_prepare(c, "SELECT duration_ms FROM tracks WHERE id = $1", e)))
+			goto out;
+		db_bind_str(s, 1, track_id);
+		if ((rc = db_step(s, e)) < 0)
+			goto out;
+		if (rc == 1 && db_col_int(s, 0) > 0)
+			ms = db_col_int(s, 0);
+		db_finalize(s);
+		s = NULL;
+		if (catalog_duplicates_find(c, track_id, a->fingerprint, ms, &dups, &ndups, e) < 0)
+			goto out;
+	}
 	if (own_tx && db_begin(c, e) < 0)
 		goto out;
 	/* Every right-hand side sees the row as it was: the peak is taken with the gain only when
@@ -83,18 +104,8 @@ int catalog_track_set_analysis(struct catalog *cat, const char *track_id, const 
 			if (rc < 0 || (rc == 1 && catalog_album_gain_update(c, album, clock_now_ms(), e) < 0))
 				goto fail;
 		}
-		db_finalize(s);
-		s = NULL;
-		if (a->fingerprint && *a->fingerprint) {
-			/* The row's length, as other tracks are compared by it. */
-			s = db_prepare(c, "SELECT duration_ms FROM tracks WHERE id = $1", e);
-			if (!s)
-				goto fail;
-			db_bind_str(s, 1, track_id);
-			if (db_step(s, e) != 1 ||
-			    catalog_duplicates_record(c, track_id, a->fingerprint, db_col_int(s, 0), e) < 0)
-				goto fail;
-		}
+		if (a->fingerprint && *a->fingerprint && catalog_duplicates_store(c, track_id, dups, ndups, e) < 0)
+			goto fail;
 	}
 	if (catalog_bump(c, e) < 0 || (own_tx && db_commit(c, e) < 0))
 		goto fail;
@@ -106,5 +117,6 @@ fail:
 out:
 	db_finalize(s);
 	db_release(c);
+	free(dups);
 	return ret;
 }

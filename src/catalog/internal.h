@@ -41,10 +41,16 @@ struct db_stmt;
 int catalog_bind_gating_hist(struct db_stmt *s, int k, const uint32_t *hist, struct err *e);
 int catalog_album_gain_update(struct db_conn *c, const char *album_id, int64_t now, struct err *e);
 
-/* acoustic.c: record the acoustic duplicates of track `id` (its `fingerprint` as stored, its
- * length `ms`) in track_duplicates, both ways, replacing what was recorded for it, inside the
- * caller's transaction. A fingerprint that does not decode records none. 0 or -1. */
-int catalog_duplicates_record(struct db_conn *c, const char *id, const char *fingerprint, int64_t ms, struct err *e);
+/* acoustic.c: the acoustic duplicates of a track (`id`, or NULL for one not added yet; its
+ * `fingerprint` as stored; its length `ms`): catalog_duplicates_find compares, reading only,
+ * so callers run it before their write transaction (it decodes up to 5,000 fingerprints); a
+ * fingerprint that does not decode has none. catalog_duplicates_store replaces what
+ * track_duplicates holds for `id` with them, both ways. 0 or -1. */
+struct catalog_duplicate;
+int catalog_duplicates_find(struct db_conn *c, const char *id, const char *fingerprint, int64_t ms,
+			    struct catalog_duplicate **out, size_t *n, struct err *e);
+int catalog_duplicates_store(struct db_conn *c, const char *id, const struct catalog_duplicate *d, size_t n,
+			     struct err *e);
 
 /* The counter, read on `c`. */
 int catalog_read_version(struct db_conn *c, int64_t *v, struct err *e);
