@@ -10,7 +10,8 @@
  *                                        tracks were analysed: each track with the duplicates
  *                                        whose ids sort after its own, `limit` (1–100, 20) a
  *                                        page, `cursor` from the last page's next_cursor.
- * All are blocking routes (the database) and need library:read. A track not analysed yet
+ * All are blocking routes (the database) and need library:read. Comparing fingerprints decodes
+ * them with Chromaprint, so /tracks/{id}/duplicates loads the media module (media/stack.h). A track not analysed yet
  * answers 409 (its /status says when it will be). */
 #ifndef TONEARM_API_ACOUSTIC_H
 #define TONEARM_API_ACOUSTIC_H
