@@ -88,21 +88,11 @@ int ingest_analyse_track(struct ingest *ing, const char *track_id, struct err *e
 		}
 	}
 	ca.fingerprint = an.fingerprint;
-	if (an.peaks && an.npeaks) {
-		peaks = malloc(2 * an.npeaks);
-		if (!peaks) {
-			err_set(e, ERR_NOMEM, "out of memory");
-			goto out;
-		}
-		for (size_t i = 0; i < 2 * an.npeaks; i++) {
-			float v = an.peaks[i];
-
-			v = v > 1.0f ? 1.0f : v < -1.0f ? -1.0f : isfinite(v) ? v : 0.0f;
-			peaks[i] = (signed char)lrintf(v * 127.0f);
-		}
-		ca.peaks = peaks;
-		ca.peaks_len = 2 * an.npeaks;
+	if (ingest_peaks_quantise(&an, &peaks, &ca.peaks_len) < 0) {
+		err_set(e, ERR_NOMEM, "out of memory");
+		goto out;
 	}
+	ca.peaks = peaks;
 	if (catalog_track_set_analysis(ing->cat, track_id, &ca, e) < 0)
 		goto out;
 	ret = 0;

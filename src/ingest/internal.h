@@ -139,4 +139,9 @@ int ingest_map(const struct media_tags *t, const struct media_info *info,
 	       struct catalog_track_input *in, struct ingest_mapped *m, struct err *e);
 void ingest_mapped_release(struct ingest_mapped *m);
 
+/* An analysis's waveform as the catalogue stores it: each min and max as a signed byte
+ * (-127 … 127 = full scale; out-of-range and non-finite values clamped). *out is malloc'd
+ * (NULL with *len 0 when there are no peaks). -1 when out of memory. */
+int ingest_peaks_quantise(const struct media_analysis *an, signed char **out, size_t *len);
+
 #endif

@@ -87,6 +87,24 @@ static double finite_or(double v, double def)
 	return isfinite(v) ? v : def;
 }
 
+int ingest_peaks_quantise(const struct media_analysis *an, signed char **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	if (!an->peaks || !an->npeaks)
+		return 0;
+	if (!(*out = malloc(2 * an->npeaks)))
+		return -1;
+	for (size_t i = 0; i < 2 * an->npeaks; i++) {
+		float v = an->peaks[i];
+
+		v = v > 1.0f ? 1.0f : v < -1.0f ? -1.0f : isfinite(v) ? v : 0.0f;
+		(*out)[i] = (signed char)lrintf(v * 127.0f);
+	}
+	*len = 2 * an->npeaks;
+	return 0;
+}
+
 int ingest_map(const struct media_tags *t, const struct media_info *info,
 	       const struct media_analysis *an, const char *display_name,
 	       struct catalog_track_input *in, struct ingest_mapped *m, struct err *e)
@@ -206,22 +224,10 @@ int ingest_map(const struct media_tags *t, const struct media_info *info,
 			}
 		}
 		in->fingerprint = an->fingerprint;
-		if (an->peaks && an->npeaks) {
-			m->peaks = malloc(2 * an->npeaks);
-			if (!m->peaks)
-				oom = true;
-			for (size_t i = 0; m->peaks && i < 2 * an->npeaks; i++) {
-				float v = an->peaks[i];
-
-				v = v > 1.0f ? 1.0f : v < -1.0f ? -1.0f : isfinite(v) ? v : 0.0f;
-				m->peaks[i] = (signed char)lrintf(v * 127.0f);
-			}
-			if (m->peaks) {
-				m->peaks_len = 2 * an->npeaks;
-				in->peaks = m->peaks;
-				in->peaks_len = m->peaks_len;
-			}
-		}
+		if (ingest_peaks_quantise(an, &m->peaks, &m->peaks_len) < 0)
+			oom = true;
+		in->peaks = m->peaks;
+		in->peaks_len = m->peaks_len;
 	}
 	if (oom || !in->title) {
 		ingest_mapped_release(m);
