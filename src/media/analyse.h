@@ -114,7 +114,8 @@ double media_album_gain(const struct media_analysis *tracks, size_t n);
 /* Similarity of two raw Chromaprint fingerprints, 0 (unrelated) … 100 (identical), after
  * aligning them (offsets up to ±10 s): 100 * (1 - 2 * bit error rate) at the best offset,
  * floored at 0; random pairs score near 0, two encodings of one recording above 70. Returns
- * 0 when either is shorter than about 3 s of audio. */
+ * 0 when either is shorter than about 3 s of audio. Offsets are probed over their first 8 s
+ * and compared in full only when that is promising, so scores under 40 are estimates. */
 int media_fingerprint_similarity(const uint32_t *a, size_t alen, const uint32_t *b, size_t blen);
 
 /* The raw items of a compressed, base64 fingerprint (media_analysis.fingerprint, as stored):
