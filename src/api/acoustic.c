@@ -78,59 +78,6 @@ void api_track_waveform(struct http_req *req, void *app)
 	catalog_waveform_release(&wf);
 }
 
-void api_track_duplicates(struct http_req *req, void *app)
-{
-	struct api *a = app;
-	const char *id = http_req_param(req, "id");
-	struct catalog_duplicate *d = NULL;
-	struct err e = ERR_INIT;
-	long long min;
-	size_t n = 0;
-	struct jsonw w;
-
-	if (http_req_query_int(req, "min_similarity", MIN_SIMILARITY_DEFAULT, 1, 100, &min, &e) < 0) {
-		http_res_problem(req, 400, "Bad Request", e.msg);
-		return;
-	}
-	if (catalog_track_duplicates(a->catalog, id, (int)min, &d, &n, &e) < 0) {
-		http_res_err(req, &e);
-		return;
-	}
-	jsonw_init(&w, API_JSON_MAX);
-	jsonw_obj_begin(&w);
-	jsonw_key(&w, "track_id");
-	jsonw_str(&w, id);
-	jsonw_key(&w, "min_similarity");
-	jsonw_int(&w, min);
-	jsonw_key(&w, "items");
-	jsonw_arr_begin(&w);
-	for (size_t i = 0; i < n; i++) {
-		struct catalog_page *p = NULL;
-		struct err ge = ERR_INIT;
-
-		/* Deleted since it was compared: left out. */
-		if (catalog_get(a->catalog, CATALOG_TRACKS, d[i].id, &p, &ge) < 0) {
-			if (ge.code != ERR_NOT_FOUND) {
-				jsonw_release(&w);
-				free(d);
-				http_res_err(req, &ge);
-				return;
-			}
-			continue;
-		}
-		api_track_write(&w, p->tracks, 0, true);
-		jsonw_key(&w, "similarity");
-		jsonw_int(&w, d[i].similarity);
-		jsonw_obj_end(&w);
-		catalog_page_free(p);
-	}
-	jsonw_arr_end(&w);
-	jsonw_obj_end(&w);
-	api_send_jsonw(req, 200, &w);
-	jsonw_release(&w);
-	free(d);
-}
-
 /* One track as in lists, with `similarity` when >= 0; left out when deleted meanwhile. 0, or
  * -1 after answering. */
 static int write_track(struct http_req *req, struct api *a, struct jsonw *w, const char *id, int similarity,
@@ -156,6 +103,44 @@ static int write_track(struct http_req *req, struct api *a, struct jsonw *w, con
 	catalog_page_free(p);
 	*written = true;
 	return 0;
+}
+
+void api_track_duplicates(struct http_req *req, void *app)
+{
+	struct api *a = app;
+	const char *id = http_req_param(req, "id");
+	struct catalog_duplicate *d = NULL;
+	struct err e = ERR_INIT;
+	long long min;
+	size_t n = 0;
+	bool written;
+	struct jsonw w;
+
+	if (http_req_query_int(req, "min_similarity", MIN_SIMILARITY_DEFAULT, 1, 100, &min, &e) < 0) {
+		http_res_problem(req, 400, "Bad Request", e.msg);
+		return;
+	}
+	if (catalog_track_duplicates(a->catalog, id, (int)min, &d, &n, &e) < 0) {
+		http_res_err(req, &e);
+		return;
+	}
+	jsonw_init(&w, API_JSON_MAX);
+	jsonw_obj_begin(&w);
+	jsonw_key(&w, "track_id");
+	jsonw_str(&w, id);
+	jsonw_key(&w, "min_similarity");
+	jsonw_int(&w, min);
+	jsonw_key(&w, "items");
+	jsonw_arr_begin(&w);
+	for (size_t i = 0; i < n; i++)
+		if (write_track(req, a, &w, d[i].id, d[i].similarity, false, &written) < 0)
+			goto out;
+	jsonw_arr_end(&w);
+	jsonw_obj_end(&w);
+	api_send_jsonw(req, 200, &w);
+out:
+	jsonw_release(&w);
+	free(d);
 }
 
 void api_duplicates_list(struct http_req *req, void *app)

@@ -205,11 +205,12 @@ void jsonw_str(struct jsonw *w, const char *s)
 		put(w, "null", 4);
 }
 
-void jsonw_int(struct jsonw *w, int64_t v)
+size_t jsonw_int_text(int64_t v, char out[JSONW_INT_MAX])
 {
-	char tmp[24], *p = tmp + sizeof(tmp);
+	char tmp[JSONW_INT_MAX], *p = tmp + sizeof(tmp);
 	/* Through unsigned, so INT64_MIN negates without overflow. */
 	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	size_t n;
 
 	do {
 		*--p = (char)('0' + u % 10);
@@ -217,8 +218,19 @@ void jsonw_int(struct jsonw *w, int64_t v)
 	} while (u);
 	if (v < 0)
 		*--p = '-';
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return n;
+}
+
+void jsonw_int(struct jsonw *w, int64_t v)
+{
+	char t[JSONW_INT_MAX];
+	size_t n = jsonw_int_text(v, t);
+
 	sep(w);
-	put(w, p, (size_t)(tmp + sizeof(tmp) - p));
+	put(w, t, n);
 }
 
 /* 10^0 … 10^19 and 5^0 … 5^27 (5^27 < 2^63), for the exact formatter below. */

@@ -71,6 +71,11 @@ void jsonw_null(struct jsonw *w);
 /* A finite real as jansson writes it with `precision` significant digits ("%.*g", ".0"
  * added to an integral value, the exponent without '+' or leading zeros) into out, NUL-
  * terminated: its length, or 0 for a non-finite value or a precision too large to fit. */
+/* An integer as jsonw_int writes it (decimal, no printf) into out, NUL-terminated; returns its
+ * length. Also for other text that wants a number fast (HTTP header values). */
+#define JSONW_INT_MAX 21
+size_t jsonw_int_text(int64_t v, char out[JSONW_INT_MAX]);
+
 #define JSONW_REAL_MAX 40
 size_t jsonw_real_text(double v, int precision, char out[JSONW_REAL_MAX]);
 

@@ -21,9 +21,8 @@ static void window(int64_t ms, int64_t *lo, int64_t *hi)
 	*hi = ms + d;
 }
 
-/* The row of `id`: 1 with its analysis row's column `col` (0 peaks, 1 fingerprint) present,
- * 0 when the track exists without it; -1 with ERR_NOT_FOUND when there is no such track. The
- * statement is left on the row for the caller. */
+/* Run `sql` (one parameter: the track id) and leave *out on its row: 0, or -1 with
+ * ERR_NOT_FOUND when there is no such track (or the database's error). */
 static int track_row(struct db_conn *c, const char *id, const char *sql, struct db_stmt **out, struct err *e)
 {
 	struct db_stmt *s = db_prepare(c, sql, e);

@@ -12,6 +12,7 @@
  *     "*") and Access-Control-Expose-Headers for the headers a script may need. No
  *     Access-Control-Allow-Credentials: the API authenticates with bearer tokens, not cookies.
  */
+#include "base/jsonw.h"
 #include "http/internal.h"
 
 #include <stdio.h>
@@ -93,16 +94,9 @@ static void add(h2o_req_t *req, const char *name, const char *value)
 /* A header whose value is a decimal number, written without printf (three per request). */
 static void add_uint(h2o_req_t *req, const char *name, size_t name_len, unsigned v)
 {
-	char *p = h2o_mem_alloc_pool(&req->pool, sizeof(H2O_UINT64_LONGEST_STR));
-	char t[sizeof(H2O_UINT64_LONGEST_STR)];
-	size_t n = 0;
+	char *p = h2o_mem_alloc_pool(&req->pool, JSONW_INT_MAX);
+	size_t n = jsonw_int_text(v, p);
 
-	do
-		t[n++] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	for (size_t i = 0; i < n; i++)
-		p[i] = t[n - 1 - i];
-	p[n] = '\0';
 	h2o_add_header_by_str(&req->pool, &req->res.headers, name, name_len, 0, NULL, p, n);
 }
 

@@ -78,6 +78,14 @@ static void test_numbers(void **state)
 		jsonw_int(&w, ints[i]);
 		expect_same(&w, json_integer(ints[i]));
 		jsonw_release(&w);
+		{
+			/* The text alone, as headers use it: NUL-terminated, its length returned. */
+			char t[JSONW_INT_MAX], want[32];
+
+			snprintf(want, sizeof(want), "%lld", (long long)ints[i]);
+			assert_int_equal(jsonw_int_text(ints[i], t), strlen(want));
+			assert_string_equal(t, want);
+		}
 	}
 }
 
