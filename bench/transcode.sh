@@ -5,11 +5,11 @@
 # pink noise). Two measures (the issue's):
 #   ingest throughput    tracks/min, 2 tracks at a time
 #   single-track latency wall seconds for one track alone
-# tonearm: bench/transcode_bench.c — per track the analysis (loudness, true peak, fingerprint,
-#   peaks: the `analyse` job's decode), then the ladder: decode once, AAC 64/128/256 + FLAC in
-#   parallel threads, CMAF fMP4, AES-128 per segment, stored in a file store with rows in SQLite.
-#   The latency run is the ladder alone (-n): "ladder ready" does not wait for the analysis,
-#   which runs as its own job.
+# tonearm: bench/transcode_bench.c — per track what the `transcode` job does for an imported
+#   track: decode once, feeding the analysis (loudness, true peak, fingerprint, peaks) and AAC
+#   64/128/256 + FLAC in parallel threads, CMAF fMP4, AES-128 per segment, stored in a file
+#   store with rows in SQLite. For comparison, the same with the analysis in a decode of its own
+#   first (-s, as the `analyse` job did) and the ladder alone (-n).
 # baseline: per track, one ffmpeg process encoding the same four renditions with the same
 #   encoders (FFmpeg's aac and flac) into fragmented MP4, then `ffmpeg -af ebur128` and
 #   `fpcalc` (what a pipeline without a shared decode runs for loudness and fingerprint).
@@ -57,8 +57,13 @@ base_tpm=$(awk -v n="$n" -v s="$(echo "$t1 - $t0" | bc)" 'BEGIN {printf "%.2f", 
 echo "throughput (2 at a time): tonearm $ours_tpm tracks/min, baseline $base_tpm tracks/min," \
 	"ratio $(awk -v a="$ours_tpm" -v b="$base_tpm" 'BEGIN {printf "%.2f", a / b}')× (target ≥ 1.2×)"
 grep rss_above_idle "$work/ours.txt"
+for v in s n; do
+	t0=$(now); "$tb" -"$v" -j 2 "$work"/t*.flac >/dev/null; t1=$(now)
+	echo "  tonearm -$v ($([[ $v == s ]] && echo "analysis in a decode of its own" || echo "the ladder alone")):" \
+		"$(awk -v n="$n" -v s="$(echo "$t1 - $t0" | bc)" 'BEGIN {printf "%.2f", n * 60 / s}') tracks/min"
+done
 
-t0=$(now); "$tb" -n -j 1 "$work/t1.flac" >/dev/null; t1=$(now)
+t0=$(now); "$tb" -j 1 "$work/t1.flac" >/dev/null; t1=$(now)
 ours_lat=$(echo "$t1 - $t0" | bc)
 t0=$(now); baseline_one "$work/t1.flac"; t1=$(now)
 base_lat=$(echo "$t1 - $t0" | bc)

@@ -1,12 +1,13 @@
 /* transcode_bench.c — run tonearm's ingest work on audio files, `jobs` tracks at a time, and
  * print one line per track (wall seconds) plus the run's throughput and memory:
  *
- *     transcode_bench [-j JOBS] [-l LADDER] [-n] FILE…
+ *     transcode_bench [-j JOBS] [-l LADDER] [-n | -s] FILE…
  *
- * Each file is added to a temporary catalogue (read in place), analysed (loudness, true peak,
- * fingerprint, peaks, features: media_analyse, as the `analyse` job does) and transcoded into a
- * temporary file store, exactly as the `transcode` job does. -n skips the analysis (the ladder
- * alone). Memory: peak RSS (VmHWM) minus the RSS before the first run. */
+ * Each file is added to a temporary catalogue (read in place) and transcoded into a temporary
+ * file store while the same decode is analysed (loudness, true peak, fingerprint, peaks,
+ * features), exactly as the `transcode` job does for an imported track. -n skips the analysis
+ * (the ladder alone); -s analyses in a decode of its own first (media_analyse, as the `analyse`
+ * job does). Memory: peak RSS (VmHWM) minus the RSS before the first run. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ static char **files, ids[256][64];
 static int nfiles;
 static atomic_int next_file;
 static double secs[256];
-static int analyse = 1;
+static int analyse = 1; /* 0: none (-n), 1: in the ladder's decode, 2: a decode of its own (-s) */
 
 static long status_kb(const char *field)
 {
@@ -54,19 +55,24 @@ static void *worker(void *arg)
 		if (i >= nfiles)
 			return NULL;
 		t0 = clock_mono_ns();
-		if (analyse) {
-			struct media_analysis an;
+		struct stream_analysis sa = { 0 };
 
-			if (media_analyse(files[i], NULL, &an, &e) < 0) {
+		if (analyse == 2) {
+			if (media_analyse(files[i], NULL, &sa.an, &e) < 0) {
 				fprintf(stderr, "%s: %s\n", files[i], e.msg);
 				exit(1);
 			}
-			media_analysis_release(&an);
+			media_analysis_release(&sa.an);
 		}
-		if (stream_transcode_path(sm, ids[i], files[i], NULL, NULL, &e) < 0) {
+		if (stream_transcode_path(sm, ids[i], files[i], analyse == 1 ? &sa : NULL, NULL, NULL, &e) < 0) {
 			fprintf(stderr, "%s: %s\n", files[i], e.msg);
 			exit(1);
 		}
+		if (analyse == 1 && sa.err.code != ERR_NONE) {
+			fprintf(stderr, "%s: analysis: %s\n", files[i], sa.err.msg);
+			exit(1);
+		}
+		media_analysis_release(&sa.an);
 		secs[i] = (double)(clock_mono_ns() - t0) / 1e9;
 	}
 }
@@ -86,20 +92,22 @@ int main(int argc, char **argv)
 	int64_t t0;
 	double wall;
 
-	while ((opt = getopt(argc, argv, "j:l:n")) != -1) {
+	while ((opt = getopt(argc, argv, "j:l:ns")) != -1) {
 		if (opt == 'j')
 			jobs = atoi(optarg);
 		else if (opt == 'l')
 			ladder = optarg;
 		else if (opt == 'n')
 			analyse = 0;
+		else if (opt == 's')
+			analyse = 2;
 		else
 			return 2;
 	}
 	files = argv + optind;
 	nfiles = argc - optind;
 	if (nfiles < 1 || nfiles > 256 || jobs < 1 || jobs > 64) {
-		fprintf(stderr, "usage: transcode_bench [-j JOBS] [-l LADDER] [-n] FILE… (1–256 files)\n");
+		fprintf(stderr, "usage: transcode_bench [-j JOBS] [-l LADDER] [-n | -s] FILE… (1–256 files)\n");
 		return 2;
 	}
 	if (!mkdtemp(tmpl))

@@ -44,6 +44,29 @@ static int track_row(struct db_conn *c, const char *id, const char *sql, struct 
 	return 0;
 }
 
+int catalog_track_analysed(struct catalog *cat, const char *id, bool *analysed, struct err *e)
+{
+	struct db_conn *c;
+	struct db_stmt *s = NULL;
+	int ret = -1;
+
+	*analysed = false;
+	if (!id_valid(id))
+		return err_set(e, ERR_NOT_FOUND, "no track %s", id ? id : "");
+	if (!(c = db_acquire(cat->db, e)))
+		return -1;
+	if (track_row(c, id,
+		      "SELECT a.track_id FROM tracks t LEFT JOIN track_analysis a ON a.track_id = t.id WHERE t.id = $1",
+		      &s, e) < 0)
+		goto out;
+	*analysed = db_col_text(s, 0) != NULL;
+	ret = 0;
+out:
+	db_finalize(s);
+	db_release(c);
+	return ret;
+}
+
 int catalog_track_waveform(struct catalog *cat, const char *id, struct catalog_waveform *out, struct err *e)
 {
 	struct db_conn *c;

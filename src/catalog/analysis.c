@@ -1,4 +1,4 @@
-/* analysis.c — recording a track's analysis after it was added (the `analyse` job): loudness,
+/* analysis.c — recording a track's analysis after it was added (in the `transcode` job's decode): loudness,
  * ReplayGain when the file was not tagged with any, fingerprint and waveform peaks. */
 #include <math.h>
 #include <stdlib.h>

@@ -142,7 +142,7 @@ int catalog_track_add(struct catalog *cat, const struct catalog_track_input *in,
  * album whose album gain did not come from its tags. */
 #define CATALOG_GATING_BINS 1000
 
-/* A track's analysis, computed after it was added (the `analyse` job, ingest.h). */
+/* A track's analysis, computed after it was added (in its `transcode` job's decode, ingest.h). */
 struct catalog_analysis {
 	bool has_loudness;            /* loudness_lufs, loudness_range, true_peak (dBTP) */
 	double loudness_lufs, loudness_range, true_peak;
@@ -163,6 +163,10 @@ int catalog_track_set_analysis(struct catalog *cat, const char *track_id, const 
 			       struct err *e);
 
 /* ---- what the analysis offers (acoustic.c) ---- */
+
+/* Whether track `id` has been analysed (catalog_track_add with an analysis, or
+ * catalog_track_set_analysis). 0; -1 with *e: ERR_NOT_FOUND, a database error. */
+int catalog_track_analysed(struct catalog *cat, const char *id, bool *analysed, struct err *e);
 
 /* A track's waveform: npairs (min, max) pairs over its whole length, each -127 … 127 (full
  * scale), bins of equal duration. */

@@ -469,7 +469,7 @@ out:
 
 static void usage(void)
 {
-	fputs("usage: tonearm import [--in-place] [--watch] [--jobs N] [--no-analyse | --analyse-now] DIR\n", stderr);
+	fputs("usage: tonearm import [--in-place] [--watch] [--jobs N] [--analyse-now] DIR\n", stderr);
 }
 
 int cmd_import(const struct config *conf, int argc, char **argv)
@@ -483,7 +483,7 @@ int cmd_import(const struct config *conf, int argc, char **argv)
 	struct sigaction sa;
 	const char *dir = NULL;
 	bool watch = false;
-	int analyse = 1; /* 0: none (--no-analyse), 1: deferred to `analyse` jobs, 2: inline (--analyse-now) */
+	bool analyse_now = false; /* else each track's transcode job analyses it */
 	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
 	char root[PATH_MAX];
 	int ret = 1;
@@ -494,10 +494,8 @@ int cmd_import(const struct config *conf, int argc, char **argv)
 			ctx.in_place = true;
 		} else if (strcmp(argv[i], "--watch") == 0) {
 			watch = true;
-		} else if (strcmp(argv[i], "--no-analyse") == 0) {
-			analyse = 0;
 		} else if (strcmp(argv[i], "--analyse-now") == 0) {
-			analyse = 2;
+			analyse_now = true;
 		} else if (strcmp(argv[i], "--jobs") == 0 || strncmp(argv[i], "--jobs=", 7) == 0) {
 			const char *v = argv[i][6] == '=' ? argv[i] + 7 : i + 1 < argc ? argv[++i] : "";
 			char *end;
@@ -538,12 +536,10 @@ int cmd_import(const struct config *conf, int argc, char **argv)
 	ctx.ing = ingest_new(db, st, cat, &e);
 	if (!ctx.ing)
 		goto out;
-	/* The analysis (one full decode per file) is most of an import's time: by default it is
-	 * queued as `analyse` jobs for the workers, and the import catalogues metadata only. */
-	if (analyse == 1)
-		ingest_set_defer_analysis(ctx.ing, true);
-	else
-		ingest_set_analyse(ctx.ing, analyse == 2);
+	/* The analysis (one full decode per file) is most of an import's time: by default the
+	 * import catalogues metadata only and each track's `transcode` job analyses it in the
+	 * ladder's decode. */
+	ingest_set_analyse(ctx.ing, analyse_now);
 	/* Imported tracks are transcoded by the workers of `serve` or `tonearm worker`: the
 	 * import only queues the jobs (nothing here runs them). */
 	q = cli_jobs_new(conf, db, NULL, &e);

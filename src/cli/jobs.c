@@ -133,8 +133,10 @@ out:
 	return ret;
 }
 
-/* `analyse` (subject: a track id): the analysis `tonearm import` deferred. The catalogue and
- * ingest handles are a few bytes each, made per job so nothing outlives the registration. */
+/* `analyse` (subject: a track id): the analysis `tonearm import` deferred, in a decode of its
+ * own. Nothing queues it now (the `transcode` job analyses in its decode); it stays for the
+ * jobs a data folder's earlier builds queued, which would otherwise wait forever. The catalogue
+ * and ingest handles are a few bytes each, made per job so nothing outlives the registration. */
 static int analyse_job(struct job *job, void *ud, struct err *e)
 {
 	const struct cli_jobs_deps *deps = ud;
@@ -155,9 +157,12 @@ static int analyse_job(struct job *job, void *ud, struct err *e)
 int cli_jobs_register_all(struct jobs *q, const struct config *conf, const struct cli_jobs_deps *deps,
 			  struct err *e)
 {
-	if (deps->stream &&
-	    jobs_register(q, "transcode", stream_transcode_job, deps->stream) < 0)
-		return err_set(e, ERR_INTERNAL, "cannot register the transcode job handler");
+	if (deps->stream) {
+		/* A track imported without its analysis gets it in the ladder's decode. */
+		stream_set_analysis_sink(deps->stream, ingest_record_analysis);
+		if (jobs_register(q, "transcode", stream_transcode_job, deps->stream) < 0)
+			return err_set(e, ERR_INTERNAL, "cannot register the transcode job handler");
+	}
 	if (deps->store && jobs_register(q, "analyse", analyse_job, (void *)deps) < 0)
 		return err_set(e, ERR_INTERNAL, "cannot register the analyse job handler");
 	if (conf->test_jobs && jobs_register(q, "sleep", sleep_job, (void *)deps) < 0)

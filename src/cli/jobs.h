@@ -20,7 +20,9 @@ struct cli_jobs_deps {
 };
 
 /* Register every job kind this process handles on `q`: `transcode` (when deps->stream is
- * set), and `sleep` when conf->test_jobs is on. Call
+ * set; it also analyses a track that has no analysis yet), `analyse` (when deps->store is set;
+ * a decode of its own, for jobs queued before the transcode job analysed), and `sleep` when
+ * conf->test_jobs is on. Call
  * before jobs_workers_start. 0, or -1 with *e set. */
 int cli_jobs_register_all(struct jobs *q, const struct config *conf, const struct cli_jobs_deps *deps,
 			  struct err *e);

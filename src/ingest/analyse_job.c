@@ -1,6 +1,6 @@
-/* analyse_job.c — the analysis step taken out of the import path: one decode of a catalogued
- * track (loudness, fingerprint, peaks) recorded with catalog_track_set_analysis. Run by the
- * `analyse` job (ingest_set_defer_analysis) on the workers of `serve` or `tonearm worker`. */
+/* analyse_job.c — recording an analysis made after the import (loudness, fingerprint, peaks,
+ * with catalog_track_set_analysis): the one the `transcode` job makes in its decode
+ * (ingest_record_analysis), or a decode of its own (the `analyse` job). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,12 +45,42 @@ out:
 	return ret;
 }
 
+int ingest_record_analysis(struct catalog *cat, const char *track_id, const struct media_analysis *an,
+			   struct err *e)
+{
+	struct catalog_analysis ca;
+	signed char *peaks = NULL;
+	int ret;
+
+	memset(&ca, 0, sizeof(ca));
+	if (an->sample_rate > 0)
+		ca.duration_ms = an->frames * 1000 / an->sample_rate;
+	/* Digital silence has no loudness (-inf): left unknown rather than invented (as map.c). */
+	if (isfinite(an->integrated_lufs)) {
+		ca.has_loudness = true;
+		ca.gating_hist = an->gating_hist; /* its album's gain (catalog.h) */
+		ca.loudness_lufs = an->integrated_lufs;
+		ca.loudness_range = isfinite(an->loudness_range_lu) ? an->loudness_range_lu : 0;
+		ca.true_peak = isfinite(an->true_peak_dbtp) ? an->true_peak_dbtp : 0;
+		if (isfinite(an->track_gain_db)) {
+			ca.has_track_gain = true;
+			ca.track_gain = an->track_gain_db;
+			ca.track_peak = isfinite(an->true_peak) ? an->true_peak : 0;
+		}
+	}
+	ca.fingerprint = an->fingerprint;
+	if (ingest_peaks_quantise(an, &peaks, &ca.peaks_len) < 0)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	ca.peaks = peaks;
+	ret = catalog_track_set_analysis(cat, track_id, &ca, e);
+	free(peaks);
+	return ret;
+}
+
 int ingest_analyse_track(struct ingest *ing, const char *track_id, struct err *e)
 {
 	struct media_analysis an;
 	struct media_analyse_options aopt = { 0 };
-	struct catalog_analysis ca;
-	signed char *peaks = NULL;
 	char path[4096], key[256], fdpath[64];
 	const char *media_path = path;
 	int64_t duration_ms = 0;
@@ -71,33 +101,8 @@ int ingest_analyse_track(struct ingest *ing, const char *track_id, struct err *e
 	aopt.duration_ms = duration_ms > 0 ? duration_ms : 0;
 	if (media_analyse(media_path, &aopt, &an, e) < 0)
 		goto out;
-	memset(&ca, 0, sizeof(ca));
-	if (an.sample_rate > 0)
-		ca.duration_ms = an.frames * 1000 / an.sample_rate;
-	/* Digital silence has no loudness (-inf): left unknown rather than invented (as map.c). */
-	if (isfinite(an.integrated_lufs)) {
-		ca.has_loudness = true;
-		ca.gating_hist = an.gating_hist; /* its album's gain (catalog.h) */
-		ca.loudness_lufs = an.integrated_lufs;
-		ca.loudness_range = isfinite(an.loudness_range_lu) ? an.loudness_range_lu : 0;
-		ca.true_peak = isfinite(an.true_peak_dbtp) ? an.true_peak_dbtp : 0;
-		if (isfinite(an.track_gain_db)) {
-			ca.has_track_gain = true;
-			ca.track_gain = an.track_gain_db;
-			ca.track_peak = isfinite(an.true_peak) ? an.true_peak : 0;
-		}
-	}
-	ca.fingerprint = an.fingerprint;
-	if (ingest_peaks_quantise(&an, &peaks, &ca.peaks_len) < 0) {
-		err_set(e, ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	ca.peaks = peaks;
-	if (catalog_track_set_analysis(ing->cat, track_id, &ca, e) < 0)
-		goto out;
-	ret = 0;
+	ret = ingest_record_analysis(ing->cat, track_id, &an, e);
 out:
-	free(peaks);
 	media_analysis_release(&an);
 	if (fd >= 0)
 		close(fd);

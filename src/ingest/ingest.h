@@ -108,18 +108,15 @@ int ingest_seen(struct ingest *ing, const char *path, bool in_place, int64_t siz
  * A file never imported is a no-op. 0 or -1 with *e set. */
 int ingest_forget(struct ingest *ing, const char *path, bool *removed, struct err *e);
 
-/* Skip the analysis step (loudness, fingerprint, peaks): the track is catalogued from its probe
- * and tags only, and a file whose audio fails to decode past its first packets is then not
- * caught. For metadata-only imports (`tonearm import --no-analyse`, benchmarks); the default is
- * to analyse. Call before any ingest. */
+/* Whether to analyse each file (loudness, fingerprint, peaks) as it is ingested: the default,
+ * and what uploads do, since the full decode is also what catches a cut or corrupt file. When
+ * not, files are catalogued from their probe and tags only, with a cheaper probe (TagLib's
+ * audio properties for the lossy formats it reads, so a cut MP3/AAC/Vorbis/Opus file is not
+ * refused here), and the `transcode` job every added track gets when a queue is set
+ * (ingest_set_jobs) analyses the track in the ladder's decode, since it has none
+ * (stream_set_analysis_sink, ingest_record_analysis): one decode for both. `tonearm import`
+ * does that unless told --analyse-now. Call before any ingest. */
 void ingest_set_analyse(struct ingest *ing, bool analyse);
-
-/* Defer the analysis: files are catalogued without it (as with ingest_set_analyse(false),
- * including the cheaper probe: TagLib's audio properties for lossy formats it reads, so a cut
- * MP3/AAC/Vorbis/Opus file is not refused at import), and every added track gets an `analyse`
- * job (subject: its id) when a queue is set (ingest_set_jobs). `tonearm import`'s default.
- * Call before any ingest; ingest_set_analyse() undoes it. */
-void ingest_set_defer_analysis(struct ingest *ing, bool defer);
 
 /* Analyse the catalogued track `track_id` now: decode its file (in place) or original (store)
  * once and record loudness, ReplayGain when none was tagged, fingerprint and peaks
@@ -127,6 +124,15 @@ void ingest_set_defer_analysis(struct ingest *ing, bool defer);
  * is gone), ERR_INVALID when the audio does not decode to its end (a truncated file: it stays
  * catalogued, unanalysed), ERR_NOMEM, a store or database error. */
 int ingest_analyse_track(struct ingest *ing, const char *track_id, struct err *e);
+
+/* Record analysis `an` of track `track_id` as ingest_analyse_track does (ReplayGain only where
+ * none was tagged; the album's gain and the track's acoustic duplicates follow). The signature
+ * of stream_set_analysis_sink, which the `transcode` job calls with its decode's analysis.
+ * 0, or -1 with *e: catalog_track_set_analysis's errors. */
+struct catalog;
+struct media_analysis;
+int ingest_record_analysis(struct catalog *cat, const char *track_id, const struct media_analysis *an,
+			   struct err *e);
 
 /* The `analyse` job handler (jobs.h): `ud` is a struct ingest, the subject a track id. A track
  * deleted meanwhile completes the job; any other failure fails this attempt (retried with

@@ -22,8 +22,8 @@ struct ingest {
 	struct store *store;
 	struct catalog *cat;
 	char tmp_dir[512]; /* where S3 objects are downloaded for the media libraries */
-	bool skip_analysis;   /* no inline analysis (the probe may then come from TagLib) */
-	bool defer_analysis;  /* … and an `analyse` job per added track when jobs is set */
+	bool skip_analysis;   /* no inline analysis (the probe may then come from TagLib; the
+			       * transcode job analyses the track in its decode) */
 	struct jobs *jobs; /* where added tracks' transcode jobs go; NULL: none (ingest_set_jobs) */
 	pthread_mutex_t art_lock;             /* guards art_seen, art_next */
 	struct ingest_art_seen *art_seen;     /* INGEST_ART_SEEN folder images already stored */

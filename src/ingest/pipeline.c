@@ -53,13 +53,6 @@ struct ingest *ingest_new(struct db *db, struct store *store, struct catalog *ca
 void ingest_set_analyse(struct ingest *ing, bool analyse)
 {
 	ing->skip_analysis = !analyse;
-	ing->defer_analysis = false;
-}
-
-void ingest_set_defer_analysis(struct ingest *ing, bool defer)
-{
-	ing->skip_analysis = defer;
-	ing->defer_analysis = defer;
 }
 
 void ingest_set_jobs(struct ingest *ing, struct jobs *q)
@@ -176,10 +169,10 @@ static int cover(struct ingest *ing, const struct ingest_src *src, const struct 
 
 /* What the file is. The full probe (libavformat: first packets decoded, the tail read to
  * catch a cut file) runs when the analysis is inline, and for every file TagLib did not
- * describe (lossless formats, unreadable or odd files). With the analysis skipped or deferred,
- * a lossy file TagLib read with a positive duration is taken on its headers: the trade-off is
- * that such a file cut short is caught only by its `analyse` job (which then fails and leaves
- * it unanalysed, logged) instead of being refused here. Lossless files, where a cut is common
+ * describe (lossless formats, unreadable or odd files). With the analysis skipped (left to
+ * the transcode job), a lossy file TagLib read with a positive duration is taken on its
+ * headers: the trade-off is that such a file cut short is caught only by the analysis in its
+ * transcode job (which then leaves it unanalysed, logged) instead of being refused here. Lossless files, where a cut is common
  * and the check is what the probe is for, keep it. */
 static int probe_or_tags(const struct ingest *ing, const struct ingest_src *src, const struct media_tags *t,
 			 struct media_info *info, struct err *e)
@@ -323,11 +316,7 @@ static int record_add(struct ingest *ing, struct ingest_item *it, struct err *e)
 			if (jobs_enqueue(ing->jobs, "transcode", res->track_id, NULL, &je) < 0)
 				log_kv(LOG_WARN, NULL, "cannot enqueue transcode",
 				       LOG_FIELDS(LOG_STR("track", res->track_id), LOG_STR("error", je.msg)));
-			err_clear(&je);
-			if (ing->skip_analysis && ing->defer_analysis &&
-			    jobs_enqueue(ing->jobs, "analyse", res->track_id, NULL, &je) < 0)
-				log_kv(LOG_WARN, NULL, "cannot enqueue analyse",
-				       LOG_FIELDS(LOG_STR("track", res->track_id), LOG_STR("error", je.msg)));
+			/* A deferred analysis is made in that job's decode (ingest.h). */
 		}
 		return 0;
 	}

@@ -118,22 +118,26 @@ static int fingerprint_init(struct fingerprint *f, int rate, int channels, doubl
 	return 0;
 }
 
+/* Any number of frames, converted BLOCK_FRAMES at a time. */
 static int fingerprint_feed(struct fingerprint *f, const float *pcm, size_t frames, int channels, struct err *e)
 {
-	size_t n, samples;
+	while (frames > 0 && f->left > 0) {
+		size_t n = frames < BLOCK_FRAMES ? frames : BLOCK_FRAMES, samples;
 
-	if (f->left <= 0)
-		return 0;
-	n = (int64_t)frames < f->left ? frames : (size_t)f->left;
-	samples = n * (size_t)channels;
-	for (size_t i = 0; i < samples; i++) {
-		float v = pcm[i] * 32768.0f;
+		if ((int64_t)n > f->left)
+			n = (size_t)f->left;
+		samples = n * (size_t)channels;
+		for (size_t i = 0; i < samples; i++) {
+			float v = pcm[i] * 32768.0f;
 
-		f->pcm16[i] = (int16_t)(v >= 32767.0f ? 32767 : v <= -32768.0f ? -32768 : lrintf(v));
+			f->pcm16[i] = (int16_t)(v >= 32767.0f ? 32767 : v <= -32768.0f ? -32768 : lrintf(v));
+		}
+		f->left -= (int64_t)n;
+		if (!chromaprint_feed(f->ctx, f->pcm16, (int)samples))
+			return err_set(e, ERR_INTERNAL, "fingerprint: chromaprint refused the audio");
+		pcm += samples;
+		frames -= n;
 	}
-	f->left -= (int64_t)n;
-	if (!chromaprint_feed(f->ctx, f->pcm16, (int)samples))
-		return err_set(e, ERR_INTERNAL, "fingerprint: chromaprint refused the audio");
 	return 0;
 }
 
@@ -183,147 +187,208 @@ void media_analysis_release(struct media_analysis *a)
 	memset(a, 0, sizeof(*a));
 }
 
+/* The consumers of one analysis, fed block by block (media_analyser_new). */
+struct media_analyser {
+	struct media_analyse_options o;
+	int rate, channels;
+	int64_t expect_ms, max_frames;
+	bool trust_length;
+	struct loudness loud;
+	struct media_truepeak tp;
+	struct fingerprint fp;
+	struct media_peaks pk;
+	struct media_features ft;
+	struct media_analysis a;
+};
+
+void media_analyser_free(struct media_analyser *an)
+{
+	if (!an)
+		return;
+	if (an->loud.st)
+		ebur128_destroy(&an->loud.st);
+	media_truepeak_release(&an->tp);
+	fingerprint_release(&an->fp);
+	media_peaks_release(&an->pk);
+	media_features_release(&an->ft);
+	media_analysis_release(&an->a);
+	free(an);
+}
+
+int media_analyser_new(const struct media_analyse_options *opt, int sample_rate, int channels, int64_t expect_ms,
+		       bool trust_length, struct media_analyser **out, struct err *e)
+{
+	struct media_analyser *an;
+	struct media_analyse_options *o;
+
+	*out = NULL;
+	if (sample_rate <= 0 || channels <= 0)
+		return err_set(e, ERR_INVALID, "analysis: %d channels at %d Hz", channels, sample_rate);
+	if (!(an = calloc(1, sizeof(*an))))
+		return err_set(e, ERR_NOMEM, "out of memory");
+	o = &an->o;
+	*o = opt ? *opt : (struct media_analyse_options){ 0 };
+	if (!o->parts)
+		o->parts = MEDIA_ANALYSE_ALL;
+	if (!o->peaks)
+		o->peaks = MEDIA_PEAKS_DEFAULT;
+	if (o->fingerprint_s <= 0)
+		o->fingerprint_s = MEDIA_FINGERPRINT_S_DEFAULT;
+	an->rate = sample_rate;
+	an->channels = channels;
+	an->expect_ms = expect_ms > 0 ? expect_ms : 0;
+	an->trust_length = trust_length;
+	an->a.sample_rate = sample_rate;
+	an->a.channels = channels;
+	if (o->max_s > 0)
+		an->max_frames = (int64_t)(o->max_s * sample_rate) > 0 ? (int64_t)(o->max_s * sample_rate) : 1;
+	if ((o->parts & MEDIA_ANALYSE_LOUDNESS) && loudness_init(&an->loud, sample_rate, channels, an->a.gating_hist, e) < 0)
+		goto fail;
+	if ((o->parts & MEDIA_ANALYSE_LOUDNESS) && (o->parts & MEDIA_ANALYSE_TRUE_PEAK) &&
+	    media_truepeak_init(&an->tp, sample_rate, channels, e) < 0)
+		goto fail;
+	if ((o->parts & MEDIA_ANALYSE_FINGERPRINT) && fingerprint_init(&an->fp, sample_rate, channels, o->fingerprint_s, e) < 0)
+		goto fail;
+	if ((o->parts & MEDIA_ANALYSE_PEAKS) &&
+	    media_peaks_init(&an->pk, o->peaks, an->expect_ms > 0 ? an->expect_ms * sample_rate / 1000 : 0, e) < 0)
+		goto fail;
+	if ((o->parts & MEDIA_ANALYSE_FEATURES) && media_features_init(&an->ft, sample_rate, e) < 0)
+		goto fail;
+	*out = an;
+	return 0;
+fail:
+	media_analyser_free(an);
+	return -1;
+}
+
+int media_analyser_feed(struct media_analyser *an, const float *pcm, size_t frames, struct err *e)
+{
+	struct media_analysis *out = &an->a;
+	int ch = an->channels;
+	double t0, t1 = now_s();
+
+	if (an->max_frames > 0) {
+		if (out->frames >= an->max_frames)
+			return 1;
+		if (out->frames + (int64_t)frames > an->max_frames)
+			frames = (size_t)(an->max_frames - out->frames);
+	}
+	if (an->loud.st) {
+		if (loudness_feed(&an->loud, pcm, frames, ch, e) < 0)
+			return -1;
+		t0 = now_s(), out->times.loudness += t0 - t1, t1 = t0;
+	}
+	if (an->tp.coef) {
+		if (media_truepeak_feed(&an->tp, pcm, frames, ch, e) < 0)
+			return -1;
+		t0 = now_s(), out->times.true_peak += t0 - t1, t1 = t0;
+	}
+	if (an->fp.ctx) {
+		if (fingerprint_feed(&an->fp, pcm, frames, ch, e) < 0)
+			return -1;
+		t0 = now_s(), out->times.fingerprint += t0 - t1, t1 = t0;
+	}
+	if (an->pk.fine_min) {
+		if (media_peaks_feed(&an->pk, pcm, frames, ch, e) < 0)
+			return -1;
+		t0 = now_s(), out->times.peaks += t0 - t1, t1 = t0;
+	}
+	if (an->ft.rate) {
+		if (media_features_feed(&an->ft, pcm, frames, ch, e) < 0)
+			return -1;
+		t0 = now_s(), out->times.features += t0 - t1, t1 = t0;
+	}
+	out->frames += (int64_t)frames;
+	return an->max_frames > 0 && out->frames >= an->max_frames ? 1 : 0;
+}
+
+int media_analyser_finish(struct media_analyser *an, struct media_analysis *out, struct err *e)
+{
+	struct media_analysis *a = &an->a;
+
+	memset(out, 0, sizeof(*out));
+	if (a->frames == 0)
+		return err_set(e, ERR_INVALID, "no audio: duration is 0");
+	if (!an->max_frames && an->expect_ms > 0 && an->trust_length) {
+		int64_t got_ms = a->frames * 1000 / an->rate;
+		int64_t slack = an->expect_ms / 50 > 500 ? an->expect_ms / 50 : 500;
+
+		if (got_ms < an->expect_ms - slack)
+			return err_set(e, ERR_INVALID,
+				       "truncated or corrupt at %.3f s: the audio stops before the %.3f s its header announces",
+				       (double)got_ms / 1000, (double)an->expect_ms / 1000);
+	}
+	if (an->loud.st)
+		loudness_finish(&an->loud, an->channels, an->tp.coef ? &an->tp : NULL, a);
+	else
+		a->integrated_lufs = a->true_peak_dbtp = -INFINITY;
+	if (an->fp.ctx && fingerprint_finish(&an->fp, a, e) < 0)
+		return -1;
+	if (an->pk.fine_min && media_peaks_finish(&an->pk, a, e) < 0)
+		return -1;
+	if (an->ft.rate)
+		media_features_finish(&an->ft, a);
+	*out = *a;
+	memset(a, 0, sizeof(*a)); /* the arrays are the caller's now */
+	return 0;
+}
+
+/* Decode once and feed the analyser. The rate is final only once the first block is out
+ * (HE-AAC announces half of it), so the analyser starts then. */
 static int analyse(const char *path, const struct media_source *src, const struct media_analyse_options *opt,
 		   struct media_analysis *out, struct err *e)
 {
 	struct media_analyse_options o = opt ? *opt : (struct media_analyse_options){ 0 };
 	struct media_decoder *d = NULL;
-	struct loudness loud = { 0 };
-	struct media_truepeak tp = { 0 };
-	struct fingerprint fp = { 0 };
-	struct media_peaks pk = { 0 };
-	struct media_features ft = { 0 };
+	struct media_analyser *an = NULL;
 	const struct media_info *info;
 	float *pcm = NULL;
-	int64_t max_frames = 0, expect_ms;
-	double t_start = now_s(), t0, t1;
-	int ch, ret = -1;
-	bool trust_length;
+	double t_start = now_s(), t_decode = 0, t0;
+	int ret = -1, fed = 0;
 	long n;
 
 	memset(out, 0, sizeof(*out));
-	if (!o.parts)
-		o.parts = MEDIA_ANALYSE_ALL;
-	if (!o.peaks)
-		o.peaks = MEDIA_PEAKS_DEFAULT;
-	if (o.fingerprint_s <= 0)
-		o.fingerprint_s = MEDIA_FINGERPRINT_S_DEFAULT;
 	if ((path ? media_decoder_open(path, &d, e) : media_decoder_open_source(src, &d, e)) < 0)
 		goto out;
 	info = media_decoder_info(d);
-	ch = info->channels;
-	expect_ms = o.duration_ms > 0 ? o.duration_ms : info->duration_ms;
-	/* A length guessed from the bit rate sizes the peak bins, but a file falling short of
-	 * it is not thereby truncated. */
-	trust_length = o.duration_ms > 0 || !info->duration_estimated;
-	pcm = malloc((size_t)BLOCK_FRAMES * (size_t)ch * sizeof(float));
+	pcm = malloc((size_t)BLOCK_FRAMES * (size_t)info->channels * sizeof(float));
 	if (!pcm) {
 		err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	out->sample_rate = info->sample_rate;
-	out->channels = ch;
-	out->times.decode = now_s() - t_start;
-
-	for (;;) {
+	t_decode = now_s() - t_start;
+	while (fed == 0) {
 		t0 = now_s();
 		n = media_decoder_read(d, pcm, BLOCK_FRAMES, e);
-		t1 = now_s();
-		out->times.decode += t1 - t0;
+		t_decode += now_s() - t0;
 		if (n < 0)
 			goto out;
-		if (out->frames == 0 && n > 0) {
-			/* The rate is final once the first block is out (HE-AAC); set up now. */
-			out->sample_rate = info->sample_rate;
-			if (o.max_s > 0)
-				max_frames = (int64_t)(o.max_s * info->sample_rate) > 0 ? (int64_t)(o.max_s * info->sample_rate) : 1;
-			if ((o.parts & MEDIA_ANALYSE_LOUDNESS) &&
-			    loudness_init(&loud, info->sample_rate, ch, out->gating_hist, e) < 0)
-				goto out;
-			if ((o.parts & MEDIA_ANALYSE_LOUDNESS) && (o.parts & MEDIA_ANALYSE_TRUE_PEAK) &&
-			    media_truepeak_init(&tp, info->sample_rate, ch, e) < 0)
-				goto out;
-			if ((o.parts & MEDIA_ANALYSE_FINGERPRINT) &&
-			    fingerprint_init(&fp, info->sample_rate, ch, o.fingerprint_s, e) < 0)
-				goto out;
-			if ((o.parts & MEDIA_ANALYSE_PEAKS) &&
-			    media_peaks_init(&pk, o.peaks, expect_ms > 0 ? expect_ms * info->sample_rate / 1000 : 0, e) < 0)
-				goto out;
-			if ((o.parts & MEDIA_ANALYSE_FEATURES) && media_features_init(&ft, info->sample_rate, e) < 0)
-				goto out;
-			t1 = now_s();
-		}
 		if (n == 0)
 			break;
-		if (max_frames > 0 && out->frames + n > max_frames)
-			n = (long)(max_frames - out->frames);
-		if (loud.st) {
-			if (loudness_feed(&loud, pcm, (size_t)n, ch, e) < 0)
-				goto out;
-			t0 = now_s(), out->times.loudness += t0 - t1, t1 = t0;
-		}
-		if (tp.coef) {
-			if (media_truepeak_feed(&tp, pcm, (size_t)n, ch, e) < 0)
-				goto out;
-			t0 = now_s(), out->times.true_peak += t0 - t1, t1 = t0;
-		}
-		if (fp.ctx) {
-			if (fingerprint_feed(&fp, pcm, (size_t)n, ch, e) < 0)
-				goto out;
-			t0 = now_s(), out->times.fingerprint += t0 - t1, t1 = t0;
-		}
-		if (pk.fine_min) {
-			if (media_peaks_feed(&pk, pcm, (size_t)n, ch, e) < 0)
-				goto out;
-			t0 = now_s(), out->times.peaks += t0 - t1, t1 = t0;
-		}
-		if (ft.rate) {
-			if (media_features_feed(&ft, pcm, (size_t)n, ch, e) < 0)
-				goto out;
-			t0 = now_s(), out->times.features += t0 - t1, t1 = t0;
-		}
-		out->frames += n;
-		if (max_frames > 0 && out->frames >= max_frames)
-			break;
+		/* A length guessed from the bit rate sizes the peak bins, but a file falling
+		 * short of it is not thereby truncated. */
+		if (!an && media_analyser_new(&o, info->sample_rate, info->channels,
+					      o.duration_ms > 0 ? o.duration_ms : info->duration_ms,
+					      o.duration_ms > 0 || !info->duration_estimated, &an, e) < 0)
+			goto out;
+		if ((fed = media_analyser_feed(an, pcm, (size_t)n, e)) < 0)
+			goto out;
 	}
-
-	if (out->frames == 0) {
+	if (!an) {
 		err_set(e, ERR_INVALID, "no audio: duration is 0");
 		goto out;
 	}
-	if (!max_frames && expect_ms > 0 && trust_length) {
-		int64_t got_ms = out->frames * 1000 / out->sample_rate, slack = expect_ms / 50 > 500 ? expect_ms / 50 : 500;
-
-		if (got_ms < expect_ms - slack) {
-			err_set(e, ERR_INVALID, "truncated or corrupt at %.3f s: the audio stops before the %.3f s its header announces",
-				(double)got_ms / 1000, (double)expect_ms / 1000);
-			goto out;
-		}
-	}
-	if (loud.st)
-		loudness_finish(&loud, ch, tp.coef ? &tp : NULL, out);
-	else
-		out->integrated_lufs = out->true_peak_dbtp = -INFINITY;
-	if (fp.ctx && fingerprint_finish(&fp, out, e) < 0)
+	if (media_analyser_finish(an, out, e) < 0)
 		goto out;
-	if (pk.fine_min && media_peaks_finish(&pk, out, e) < 0)
-		goto out;
-	if (ft.rate)
-		media_features_finish(&ft, out);
+	out->times.decode = t_decode;
+	out->times.total = now_s() - t_start;
 	ret = 0;
 out:
-	if (loud.st)
-		ebur128_destroy(&loud.st);
-	media_truepeak_release(&tp);
-	fingerprint_release(&fp);
-	media_peaks_release(&pk);
-	media_features_release(&ft);
+	media_analyser_free(an);
 	free(pcm);
 	media_decoder_free(d);
 	if (ret < 0)
 		media_analysis_release(out);
-	else
-		out->times.total = now_s() - t_start;
 	return ret;
 }
 

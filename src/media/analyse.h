@@ -21,6 +21,7 @@
 #ifndef TONEARM_MEDIA_ANALYSE_H
 #define TONEARM_MEDIA_ANALYSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -99,6 +100,20 @@ int media_analyse(const char *path, const struct media_analyse_options *opt, str
 /* The same for a media_source (probe.h); read errors of the source are ERR_IO. */
 int media_analyse_source(const struct media_source *src, const struct media_analyse_options *opt,
 			 struct media_analysis *out, struct err *e);
+
+/* The same analysis for PCM someone else decodes (the ladder's one decode, stream/): start it
+ * once the decoder's rate is final (after its first block), feed every block of interleaved
+ * float PCM in order, then finish. `expect_ms` is the length the header announces (0: unknown),
+ * sizing the peak bins; when `trust_length` is set, audio that stops well before it is
+ * refused as truncated by finish, as media_analyse() does. feed returns 0, 1 when `max_s`
+ * is reached (the rest may be skipped), or -1 with *e. finish fills *out (the caller's:
+ * media_analysis_release) or fails like media_analyse(); free the analyser either way. */
+struct media_analyser;
+int media_analyser_new(const struct media_analyse_options *opt, int sample_rate, int channels, int64_t expect_ms,
+		       bool trust_length, struct media_analyser **out, struct err *e);
+int media_analyser_feed(struct media_analyser *an, const float *pcm, size_t frames, struct err *e);
+int media_analyser_finish(struct media_analyser *an, struct media_analysis *out, struct err *e);
+void media_analyser_free(struct media_analyser *an);
 
 /* Free the arrays of *a and zero it. */
 void media_analysis_release(struct media_analysis *a);

@@ -52,9 +52,9 @@
 	     (const void *data, size_t len, int box, struct buf *out, int *w, int *h, struct err *e),          \
 	     (data, len, box, out, w, h, e))                                                                   \
 	CALL(int, stream_transcode_path,                                                                       \
-	     (struct stream *s, const char *track_id, const char *path, stream_progress_fn progress, void *ud, \
-	      struct err *e),                                                                                  \
-	     (s, track_id, path, progress, ud, e))                                                             \
+	     (struct stream *s, const char *track_id, const char *path, struct stream_analysis *analysis,      \
+	      stream_progress_fn progress, void *ud, struct err *e),                                           \
+	     (s, track_id, path, analysis, progress, ud, e))                                                   \
 	CALL(int, stream_live_open,                                                                            \
 	     (struct stream *s, const char *track_id, enum stream_live_format f, int kbps,                     \
 	      struct stream_live **out, struct err *e),                                                        \

@@ -21,6 +21,7 @@ struct stream {
 	struct store *store;
 	struct catalog *cat;
 	struct stream_options opt;
+	stream_analysis_sink_fn analysis_sink; /* NULL: the transcode job analyses nothing */
 	/* The live/ copies' total as of the last listing plus what this process added since
 	 * (live_trim.c), when that listing was made (clock_mono_ns; 0: never), and whether a
 	 * thread is trimming now. */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "catalog/catalog.h"
 #include "jobs/jobs.h"
 #include "store/store.h"
@@ -65,15 +66,35 @@ static int source_path(struct stream *s, const char *key, char *path, size_t cap
 	return 0;
 }
 
+void stream_set_analysis_sink(struct stream *s, stream_analysis_sink_fn sink)
+{
+	s->analysis_sink = sink;
+}
+
+/* Record the analysis made in the ladder's decode; a failure leaves the track unanalysed and
+ * is logged, not the job's (its ladder is stored). */
+static void record_analysis(struct stream *s, const char *track_id, struct stream_analysis *sa)
+{
+	struct err e = ERR_INIT;
+
+	if (sa->err.code == ERR_NONE && s->analysis_sink(s->cat, track_id, &sa->an, &e) == 0)
+		return;
+	log_kv(LOG_WARN, NULL, "transcode: no analysis",
+	       LOG_FIELDS(LOG_STR("track", track_id), LOG_STR("error", sa->err.code != ERR_NONE ? sa->err.msg : e.msg)));
+}
+
 int stream_transcode_job(struct job *job, void *ud, struct err *e)
 {
 	struct stream *s = ud;
 	int ret = -1, fd = -1;
 	struct catalog_page *page = NULL;
 	const struct catalog_track *t;
+	struct stream_analysis sa;
+	bool analysed = true;
 	char path[64];
 	const char *src;
 
+	memset(&sa, 0, sizeof(sa));
 	if (!job_subject(job) || !*job_subject(job))
 		return err_set(e, ERR_INVALID, "transcode job without a track id");
 	if (catalog_get(s->cat, CATALOG_TRACKS, job_subject(job), &page, e) < 0)
@@ -83,6 +104,9 @@ int stream_transcode_job(struct job *job, void *ud, struct err *e)
 		goto out;
 	}
 	t = &page->tracks[0];
+	sa.duration_ms = t->duration_ms;
+	if (s->analysis_sink && catalog_track_analysed(s->cat, t->id, &analysed, e) < 0)
+		goto out;
 	if (job_progress(job, 0, "reading") < 0) {
 		err_set(e, ERR_CONFLICT, "lease lost");
 		goto out;
@@ -97,11 +121,14 @@ int stream_transcode_job(struct job *job, void *ud, struct err *e)
 		err_set(e, ERR_INVALID, "track has no source");
 		goto out;
 	}
-	if (stream_transcode_path(s, t->id, src, job_progress_cb, job, e) < 0)
+	if (stream_transcode_path(s, t->id, src, analysed ? NULL : &sa, job_progress_cb, job, e) < 0)
 		goto out;
+	if (!analysed)
+		record_analysis(s, t->id, &sa);
 	job_progress(job, 1, "done");
 	ret = 0;
 out:
+	media_analysis_release(&sa.an);
 	if (fd >= 0)
 		close(fd);
 	catalog_page_free(page);

@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "media/analyse.h"
 
 struct db;
 struct store;
@@ -126,20 +127,43 @@ void stream_free(struct stream *s);
  * stop the run (it then fails with ERR_CONFLICT "stopped"), 0 to go on. */
 typedef int (*stream_progress_fn)(void *ud, double fraction, const char *step);
 
+/* The analysis a ladder run can make of the PCM it decodes anyway (media/analyse.h: loudness,
+ * true peak, fingerprint, peaks), so a track is decoded once for both. `duration_ms` is the
+ * catalogue's length of the track (0: the header's), against which audio that stops early is
+ * refused as truncated. After a run that stored the ladder, `err.code` is ERR_NONE and `an`
+ * holds the analysis (the caller's: media_analysis_release), or `err` says why there is none;
+ * a failed analysis does not fail the ladder. */
+struct stream_analysis {
+	int64_t duration_ms;
+	struct media_analysis an;
+	struct err err;
+};
+
 /* Run the ladder for `track_id` on the audio file at `path` (`lossless` and `bits` say
  * whether a FLAC rung applies: never from a lossy source), store the objects, replace the
- * rows and mark the track ready. `progress` may be NULL. On failure nothing new is visible
+ * rows and mark the track ready; when `analysis` is not NULL, also analyse the same decode
+ * into it (see above). `progress` may be NULL. On failure nothing new is visible
  * in the db (objects of a failed run may have been overwritten: the previous rows then
  * still describe the previous key, which is reused, but sizes may not match — the track
  * is marked not ready until a run succeeds). A source that stops decoding fails with the
  * decoder's ERR_INVALID "truncated or corrupt at 4.900 s: …". */
 int stream_transcode_path(struct stream *s, const char *track_id, const char *path,
-			  stream_progress_fn progress, void *ud, struct err *e);
+			  struct stream_analysis *analysis, stream_progress_fn progress, void *ud, struct err *e);
+
+/* Where the `transcode` job hands the analysis of a track that had none (catalog_track_analysed)
+ * made in the ladder's decode: ingest_record_analysis. Without a sink (the default) the job
+ * analyses nothing. Set before the workers start. */
+typedef int (*stream_analysis_sink_fn)(struct catalog *cat, const char *track_id, const struct media_analysis *an,
+				       struct err *e);
+void stream_set_analysis_sink(struct stream *s, stream_analysis_sink_fn sink);
 
 /* The `transcode` job handler (jobs.h's jobs_handler_fn): subject = track id, ud = the
  * struct stream. Loads the track from the catalogue, reads its source (the in-place path;
  * a file-store object through /proc/self/fd; an S3 object downloaded to a temporary file),
- * runs the ladder reporting through job_progress (stopping when the lease is lost). */
+ * runs the ladder reporting through job_progress (stopping when the lease is lost), and
+ * records the track's analysis through the sink when it had none. An analysis that fails (a
+ * lossy file cut short, which a deferred import does not catch) is logged and the track stays
+ * unanalysed; the ladder stands. */
 int stream_transcode_job(struct job *job, void *ud, struct err *e);
 
 /* The renditions of a ready track with their indexes into *out (the caller's:

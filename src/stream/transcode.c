@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "media/analyse.h"
 #include "media/decode.h"
 #include "store/store.h"
 #include "stream/encode.h"
@@ -86,12 +87,29 @@ static int get_key(struct stream *s, const char *track_id, unsigned char key[STR
 	return stream_key_wrap(s->opt.master_key, key, wrapped, e);
 }
 
+/* Feed one decoded block to the analysis, if one is wanted and has not failed. */
+static void analyse_block(struct stream_analysis *sa, struct media_analyser **an, const struct media_info *info,
+			  const struct pcm_block *b)
+{
+	if (!sa || sa->err.code != ERR_NONE)
+		return;
+	if (!*an && media_analyser_new(NULL, info->sample_rate, info->channels,
+				       sa->duration_ms > 0 ? sa->duration_ms : info->duration_ms,
+				       sa->duration_ms > 0 || !info->duration_estimated, an, &sa->err) < 0)
+		return;
+	if (media_analyser_feed(*an, b->data, b->frames, &sa->err) < 0) {
+		media_analyser_free(*an);
+		*an = NULL;
+	}
+}
+
 int stream_transcode_path(struct stream *s, const char *track_id, const char *path,
-			  stream_progress_fn progress, void *ud, struct err *err_out)
+			  struct stream_analysis *analysis, stream_progress_fn progress, void *ud, struct err *err_out)
 {
 	struct err le = ERR_INIT, *e = &le;
 	int ret = -1;
 	struct media_decoder *d = NULL;
+	struct media_analyser *an = NULL;
 	const struct media_info *info;
 	struct rend rends[STREAM_RUNGS_MAX];
 	size_t nr = 0, nstarted = 0;
@@ -106,6 +124,10 @@ int stream_transcode_path(struct stream *s, const char *track_id, const char *pa
 	double duration_s;
 
 	memset(rends, 0, sizeof(rends));
+	if (analysis) {
+		memset(&analysis->an, 0, sizeof(analysis->an));
+		err_clear(&analysis->err);
+	}
 	if (get_key(s, track_id, key, wrapped, err_out) < 0)
 		return -1;
 	if (media_decoder_open(path, &d, e) < 0)
@@ -193,10 +215,12 @@ int stream_transcode_path(struct stream *s, const char *track_id, const char *pa
 		nstarted++;
 	}
 
-	/* Decode once; every encoder gets the same block. */
+	/* Decode once; every encoder gets the same block, and the analysis reads it first (the
+	 * encoders free it). */
 	b = first;
 	first = NULL;
 	for (;;) {
+		analyse_block(analysis, &an, info, b);
 		atomic_store(&b->refs, (int)nr);
 		for (size_t i = 0; i < nr; i++)
 			queue_push(&rends[i].q, b);
@@ -264,6 +288,12 @@ out:
 			if (stream_repo_replace(s, track_id, wrapped, outs, nr, e) < 0)
 				goto fail;
 			ret = 0;
+			if (analysis && analysis->err.code == ERR_NONE) {
+				if (!an)
+					err_set(&analysis->err, ERR_INVALID, "no audio: duration is 0");
+				else
+					media_analyser_finish(an, &analysis->an, &analysis->err);
+			}
 		}
 	}
 	if (cancelled && e->code == ERR_NONE)
@@ -274,6 +304,7 @@ fail:
 		rend_close(&rends[i]);
 		free(rends[i].out.segments);
 	}
+	media_analyser_free(an);
 	OPENSSL_cleanse(key, sizeof(key));
 	if (ret == 0)
 		log_kv(LOG_INFO, NULL, "ladder stored", LOG_FIELDS(LOG_STR("track", track_id)));

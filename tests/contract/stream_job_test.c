@@ -1,7 +1,8 @@
 /* stream_job_test.c — the `transcode` job handler through the real job queue (jobs/) on
  * SQLite and a file store: a track whose original is a store object (read through
  * /proc/self/fd), a track read in place, and a corrupt source that fails with the decoder's
- * reason and leaves no rows. */
+ * reason and leaves no rows; a track without an analysis gets it from the ladder's decode,
+ * equal to a decode of its own, and only once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <cmocka.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,6 +21,7 @@
 #include "db/db.h"
 #include "db/migrate.h"
 #include "jobs/jobs.h"
+#include "media/analyse.h"
 #include "store/store.h"
 #include "stream/stream.h"
 
@@ -28,6 +31,31 @@ static struct store *st;
 static struct catalog *cat;
 static struct stream *sm;
 static struct jobs *q;
+
+/* What the analysis sink was handed. */
+static struct {
+	int calls;
+	char track[64];
+	struct media_analysis an;
+} sunk;
+
+/* As ingest_record_analysis, reduced to what the test checks: keep a copy, record the
+ * fingerprint and peaks so the track counts as analysed. */
+static int sink(struct catalog *c, const char *track_id, const struct media_analysis *an, struct err *e)
+{
+	signed char peaks[4] = { -1, 1, -2, 2 };
+	struct catalog_analysis ca = { .fingerprint = an->fingerprint, .peaks = peaks, .peaks_len = sizeof(peaks) };
+
+	sunk.calls++;
+	snprintf(sunk.track, sizeof(sunk.track), "%s", track_id);
+	media_analysis_release(&sunk.an);
+	sunk.an = *an;
+	sunk.an.fingerprint = strdup(an->fingerprint);
+	sunk.an.fingerprint_raw = NULL;
+	sunk.an.peaks = NULL;
+	assert_non_null(sunk.an.fingerprint);
+	return catalog_track_set_analysis(c, track_id, &ca, e);
+}
 
 static bool use_pg;
 static char pg_dir[600];
@@ -51,6 +79,7 @@ static int setup(void **state)
 	snprintf(cmd, sizeof(cmd),
 		 "cd '%s' && F='ffmpeg -nostdin -hide_banner -loglevel error -y' && "
 		 "$F -f lavfi -i 'aevalsrc=exprs=0.5*sin(2*PI*440*t)|0.5*sin(2*PI*660*t):s=44100:d=20' -c:a flac a.flac && "
+		 "$F -f lavfi -i 'aevalsrc=exprs=0.4*sin(2*PI*330*t)*sin(2*PI*0.5*t)|0.3*sin(2*PI*550*t):s=44100:d=20' -c:a flac d.flac && "
 		 "$F -f lavfi -i 'aevalsrc=exprs=0.5*sin(2*PI*440*t)|0.5*sin(2*PI*660*t):s=44100:d=21' -c:a libmp3lame b.mp3 && "
 		 "$F -f lavfi -i anoisesrc=c=white:d=10:a=0.5:r=44100 -ac 2 -c:a flac c.flac && "
 		 "s=$(stat -c %%s c.flac) && openssl enc -aes-128-ctr -nosalt -K 000102030405060708090a0b0c0d0e0f -iv 0 </dev/zero 2>/dev/null | head -c $(( s / 3 )) | "
@@ -78,6 +107,7 @@ static int setup(void **state)
 	assert_int_equal(stream_ladder_parse("aac:64,flac", &opt, &e), 0);
 	memset(opt.master_key, 0x5a, sizeof(opt.master_key));
 	assert_non_null(sm = stream_new(db, st, cat, &opt, &e));
+	stream_set_analysis_sink(sm, sink);
 	assert_non_null(q = jobs_new(db, &(struct jobs_options){ .max_attempts = 1 }, &e));
 	assert_int_equal(jobs_register(q, "transcode", stream_transcode_job, sm), 0);
 	return 0;
@@ -89,6 +119,8 @@ static int teardown(void **state)
 	(void)state;
 	jobs_free(q);
 	stream_free(sm);
+	media_analysis_release(&sunk.an);
+	memset(&sunk, 0, sizeof(sunk));
 	catalog_free(cat);
 	store_close(st);
 	db_close(db);
@@ -190,6 +222,43 @@ static void test_store_object_source(void **state)
 	stream_rendition_list_release(&l);
 }
 
+static void test_analysis_in_the_ladders_decode(void **state)
+{
+	char id[64], path[512];
+	struct jobs_info info;
+	struct media_analysis own;
+	struct err e = ERR_INIT;
+	bool analysed = true;
+	(void)state;
+
+	add("d.flac", true, false, id);
+	assert_int_equal(catalog_track_analysed(cat, id, &analysed, &e), 0);
+	assert_false(analysed);
+	sunk.calls = 0;
+	if (run_job(id, &info) != 0)
+		fail_msg("job failed: %s", info.error);
+	assert_int_equal(sunk.calls, 1);
+	assert_string_equal(sunk.track, id);
+	assert_int_equal(catalog_track_analysed(cat, id, &analysed, &e), 0);
+	assert_true(analysed);
+	/* The same numbers as an analysis in a decode of its own. */
+	snprintf(path, sizeof(path), "%s/d.flac", dir);
+	assert_int_equal(media_analyse(path, NULL, &own, &e), 0);
+	assert_int_equal(sunk.an.frames, own.frames);
+	assert_int_equal(sunk.an.frames, 20 * 44100);
+	assert_true(fabs(sunk.an.integrated_lufs - own.integrated_lufs) < 1e-9);
+	assert_true(fabs(sunk.an.true_peak - own.true_peak) < 1e-9);
+	assert_true(fabs(sunk.an.loudness_range_lu - own.loudness_range_lu) < 1e-9);
+	assert_memory_equal(sunk.an.gating_hist, own.gating_hist, sizeof(own.gating_hist));
+	assert_non_null(own.fingerprint);
+	assert_string_equal(sunk.an.fingerprint, own.fingerprint);
+	media_analysis_release(&own);
+	/* Transcoded again: already analysed, so not again. */
+	if (run_job(id, &info) != 0)
+		fail_msg("job failed: %s", info.error);
+	assert_int_equal(sunk.calls, 1);
+}
+
 static void test_in_place_lossy_source(void **state)
 {
 	char id[64];
@@ -226,6 +295,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_store_object_source),
+		cmocka_unit_test(test_analysis_in_the_ladders_decode),
 		cmocka_unit_test(test_in_place_lossy_source),
 		cmocka_unit_test(test_corrupt_source_fails),
 	};

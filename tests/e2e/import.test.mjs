@@ -102,8 +102,10 @@ test('the imported albums and tracks are browsable from a server on the same dat
   assert.equal(jp.artists[0].name, 'YOASOBI');
   let one = await (await api('/tracks/' + jp.id)).json();
   assert.equal(one.format.codec, 'flac');
-  // The import queued the analysis as an `analyse` job: the server's workers record it.
-  for (let i = 0; i < 150 && !(one.loudness && one.loudness.integrated_lufs < 0); i++) {
+  // The import queued a `transcode` job per track, which analyses it in the ladder's decode:
+  // the server's workers record it once the track's turn comes (each file of the corpus is
+  // transcoded, two at a time).
+  for (let i = 0; i < 900 && !(one.loudness && one.loudness.integrated_lufs < 0); i++) {
     await new Promise((r) => setTimeout(r, 100));
     one = await (await api('/tracks/' + jp.id)).json();
   }

@@ -372,6 +372,65 @@ static void test_options(void **state)
 
 /* Through a media_source, the analysis is the same; over a stream that cannot seek, the MP3
  * demuxer cannot trim the encoder's end padding (under one frame more). */
+/* The analyser fed by someone else's decode (the ladder's), in blocks of odd sizes, gives
+ * exactly what media_analyse() gives; and refuses audio that stops before the length it was
+ * promised. */
+static void test_analyser_fed_blocks(void **state)
+{
+	static const size_t sizes[] = { 1, 4096, 777, 10000, 33 };
+	struct media_analysis b, a;
+	struct media_analyser *an = NULL;
+	struct media_decoder *d = NULL;
+	const struct media_info *info;
+	struct err e = ERR_INIT;
+	float *pcm;
+	long n;
+
+	(void)state;
+	analyse_ok("a.mp3", NULL, &b);
+	assert_int_equal(media_decoder_open(fixture(dir, "a.mp3"), &d, &e), 0);
+	info = media_decoder_info(d);
+	assert_non_null(pcm = malloc(10000 * sizeof(float) * (size_t)info->channels));
+	for (size_t i = 0; (n = media_decoder_read(d, pcm, sizes[i % 5], &e)) > 0; i++) {
+		if (!an)
+			assert_int_equal(media_analyser_new(NULL, info->sample_rate, info->channels, info->duration_ms,
+							    !info->duration_estimated, &an, &e), 0);
+		assert_int_equal(media_analyser_feed(an, pcm, (size_t)n, &e), 0);
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(media_analyser_finish(an, &a, &e), 0);
+	media_analyser_free(an);
+	media_decoder_free(d);
+	assert_int_equal(a.frames, b.frames);
+	assert_true(a.integrated_lufs == b.integrated_lufs);
+	assert_true(a.loudness_range_lu == b.loudness_range_lu);
+	assert_true(a.true_peak == b.true_peak);
+	assert_memory_equal(a.gating_hist, b.gating_hist, sizeof(a.gating_hist));
+	assert_string_equal(a.fingerprint, b.fingerprint);
+	assert_int_equal(a.npeaks, b.npeaks);
+	assert_memory_equal(a.peaks, b.peaks, 2 * a.npeaks * sizeof(float));
+	assert_true(a.tempo_bpm == b.tempo_bpm);
+	media_analysis_release(&a);
+
+	/* Two seconds of audio promised as ten. */
+	assert_int_equal(media_analyser_new(NULL, 44100, 2, 10000, true, &an, &e), 0);
+	memset(pcm, 0, 10000 * sizeof(float) * 2);
+	for (int i = 0; i < 9; i++)
+		assert_int_equal(media_analyser_feed(an, pcm, 9800, &e), 0);
+	assert_int_equal(media_analyser_finish(an, &a, &e), -1);
+	assert_int_equal(e.code, ERR_INVALID);
+	assert_non_null(strstr(e.msg, "truncated"));
+	media_analyser_free(an);
+	/* Nothing at all. */
+	err_clear(&e);
+	assert_int_equal(media_analyser_new(NULL, 44100, 2, 0, false, &an, &e), 0);
+	assert_int_equal(media_analyser_finish(an, &a, &e), -1);
+	assert_non_null(strstr(e.msg, "no audio"));
+	media_analyser_free(an);
+	free(pcm);
+	media_analysis_release(&b);
+}
+
 static void test_source(void **state)
 {
 	struct media_analysis b;
@@ -461,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_broken),
 		cmocka_unit_test(test_source),
+		cmocka_unit_test(test_analyser_fed_blocks),
 		cmocka_unit_test(test_estimated_length),
 	};
 

@@ -128,7 +128,7 @@ static void run(const char *id, const char *file)
 	struct err e = ERR_INIT;
 	char path[512];
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	if (stream_transcode_path(sm, id, path, NULL, NULL, &e) < 0)
+	if (stream_transcode_path(sm, id, path, NULL, NULL, NULL, &e) < 0)
 		fail_msg("transcode %s: %s", file, e.msg);
 }
 
@@ -339,7 +339,7 @@ static void test_corrupt_source_fails_without_rows(void **state)
 
 	add_track("corrupt.flac", true, id);
 	snprintf(path, sizeof(path), "%s/corrupt.flac", dir);
-	assert_int_equal(stream_transcode_path(sm, id, path, NULL, NULL, &e), -1);
+	assert_int_equal(stream_transcode_path(sm, id, path, NULL, NULL, NULL, &e), -1);
 	assert_int_equal(e.code, ERR_INVALID);
 	assert_non_null(strstr(e.msg, "corrupt"));
 	err_clear(&e);
@@ -363,7 +363,7 @@ static void test_progress_stop(void **state)
 
 	add_track("lossy3.mp3", false, id);
 	snprintf(path, sizeof(path), "%s/lossy3.mp3", dir);
-	assert_int_equal(stream_transcode_path(sm, id, path, stop_at_half, NULL, &e), -1);
+	assert_int_equal(stream_transcode_path(sm, id, path, NULL, stop_at_half, NULL, &e), -1);
 	assert_int_equal(e.code, ERR_CONFLICT);
 	assert_int_equal(stream_renditions(sm, id, &l, &e), -1);
 }
