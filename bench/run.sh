@@ -4,7 +4,7 @@
 # records the figures. Everything binds 127.0.0.1 on free ports and is stopped on exit.
 #
 #   bench/run.sh [name …]      names: http, blocking, idle, db, analyse, import, ratelimit, auth, tls, segments, live,
-#                              browse (default: all)
+#                              browse, transcode (default: all)
 #   ROUNDS=5 DURATION=10 bench/run.sh http
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -492,7 +492,7 @@ bench_import() {
 }
 
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(http blocking idle db analyse import ratelimit auth tls segments live browse)
+[ ${#names[@]} -eq 0 ] && names=(http blocking idle db analyse import ratelimit auth tls segments live browse transcode)
 for n in "${names[@]}"; do
 	"bench_$n"
 	echo

@@ -2,17 +2,20 @@
 # bench/transcode.sh — the transcoding ladder vs the usual one-ffmpeg-per-track pipeline.
 #
 # Corpus: N (default 6) generated 4-minute 44.1 kHz 16-bit stereo FLACs (music-like tones over
-# pink noise). Two measures (the issue's):
-#   ingest throughput    tracks/min, 2 tracks at a time
+# pink noise). Three measures (the issue's):
+#   ingest throughput    tracks/min, 2 tracks at a time (and CPU seconds per track)
 #   single-track latency wall seconds for one track alone
+#   memory               resident above idle transcoding a 60-minute FLAC
 # tonearm: bench/transcode_bench.c — per track what the `transcode` job does for an imported
 #   track: decode once, feeding the analysis (loudness, true peak, fingerprint, peaks) and AAC
 #   64/128/256 + FLAC in parallel threads, CMAF fMP4, AES-128 per segment, stored in a file
 #   store with rows in SQLite. For comparison, the same with the analysis in a decode of its own
 #   first (-s, as the `analyse` job did) and the ladder alone (-n).
 # baseline: per track, one ffmpeg process encoding the same four renditions with the same
-#   encoders (FFmpeg's aac and flac) into fragmented MP4, then `ffmpeg -af ebur128` and
-#   `fpcalc` (what a pipeline without a shared decode runs for loudness and fingerprint).
+#   encoders (FFmpeg's aac and flac) into fragmented MP4, then `ffmpeg -af ebur128=peak=true`
+#   and `fpcalc` (what a pipeline without a shared decode runs for loudness and fingerprint;
+#   true peak because tonearm measures it too, for ReplayGain's peak: the filter's default
+#   measures none).
 #
 #   bench/transcode.sh [N]         TA_BUILD=build-ladder bench/transcode.sh
 set -euo pipefail
@@ -42,25 +45,32 @@ baseline_one() { # file → encodes the four renditions, then loudness, then fin
 		-map 0:a -c:a aac -b:a 128k -movflags +frag_keyframe+empty_moov -frag_duration 6000000 "$o/a128.mp4" \
 		-map 0:a -c:a aac -b:a 256k -movflags +frag_keyframe+empty_moov -frag_duration 6000000 "$o/a256.mp4" \
 		-map 0:a -c:a flac -strict -2 -movflags +frag_keyframe+empty_moov -frag_duration 6000000 "$o/flac.mp4"
-	ffmpeg -nostdin -v info -i "$f" -af ebur128 -f null - 2>&1 | grep -q "Integrated loudness"
+	ffmpeg -nostdin -v info -i "$f" -af ebur128=peak=true -f null - 2>&1 | grep -q "Integrated loudness"
 	fpcalc "$f" >/dev/null
 }
-export -f baseline_one
+baseline_all() { printf '%s\n' "$work"/t*.flac | xargs -P 2 -I{} bash -c 'baseline_one "$1"' _ {}; }
+export -f baseline_one baseline_all
 export work
 
 now() { date +%s.%N; }
-echo "== transcode: $n × 4-minute FLAC, ladder aac:64,aac:128,aac:256,flac, $(nproc) cores =="
-t0=$(now); "$tb" -j 2 "$work"/t*.flac >"$work/ours.txt"; t1=$(now)
-ours_tpm=$(awk -v n="$n" -v s="$(echo "$t1 - $t0" | bc)" 'BEGIN {printf "%.2f", n * 60 / s}')
-t0=$(now); printf '%s\n' "$work"/t*.flac | xargs -P 2 -I{} bash -c 'baseline_one "$1"' _ {}; t1=$(now)
-base_tpm=$(awk -v n="$n" -v s="$(echo "$t1 - $t0" | bc)" 'BEGIN {printf "%.2f", n * 60 / s}')
-echo "throughput (2 at a time): tonearm $ours_tpm tracks/min, baseline $base_tpm tracks/min," \
-	"ratio $(awk -v a="$ours_tpm" -v b="$base_tpm" 'BEGIN {printf "%.2f", a / b}')× (target ≥ 1.2×)"
+# timed NAME CMD…: run CMD under /usr/bin/time; "wall user+sys" seconds in $work/NAME.time.
+# On a shared machine the CPU seconds (children included) say more than the wall clock: with
+# both cores busy, tracks per minute is 2 × 60 / (CPU seconds per track).
+timed() { local name=$1; shift; /usr/bin/time -f '%e %U %S' -o "$work/$name.raw" "$@"; awk '{print $1, $2 + $3}' "$work/$name.raw" >"$work/$name.time"; }
+tpm() { awk -v n="$n" '{printf "%.2f", n * 60 / $1}' "$work/$1.time"; }
+cpu() { awk -v n="$n" '{printf "%.2f", $2 / n}' "$work/$1.time"; }
+echo "== transcode: $n × 4-minute FLAC, ladder aac:64,aac:128,aac:256,flac, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg) =="
+timed ours "$tb" -j 2 "$work"/t*.flac >"$work/ours.txt"
+timed base bash -c baseline_all
+echo "throughput (2 at a time): tonearm $(tpm ours) tracks/min, baseline $(tpm base) tracks/min," \
+	"ratio $(awk -v a="$(tpm ours)" -v b="$(tpm base)" 'BEGIN {printf "%.2f", a / b}')× (target ≥ 1.2×)"
+echo "CPU per track (user+sys): tonearm $(cpu ours) s, baseline $(cpu base) s:" \
+	"$(awk -v a="$(cpu ours)" -v b="$(cpu base)" 'BEGIN {printf "%.2f", b / a}')× the tracks per CPU-second"
 grep rss_above_idle "$work/ours.txt"
 for v in s n; do
-	t0=$(now); "$tb" -"$v" -j 2 "$work"/t*.flac >/dev/null; t1=$(now)
+	timed "ours-$v" "$tb" -"$v" -j 2 "$work"/t*.flac >/dev/null
 	echo "  tonearm -$v ($([[ $v == s ]] && echo "analysis in a decode of its own" || echo "the ladder alone")):" \
-		"$(awk -v n="$n" -v s="$(echo "$t1 - $t0" | bc)" 'BEGIN {printf "%.2f", n * 60 / s}') tracks/min"
+		"$(tpm "ours-$v") tracks/min, $(cpu "ours-$v") CPU s per track"
 done
 
 t0=$(now); "$tb" -j 1 "$work/t1.flac" >/dev/null; t1=$(now)
@@ -69,4 +79,8 @@ t0=$(now); baseline_one "$work/t1.flac"; t1=$(now)
 base_lat=$(echo "$t1 - $t0" | bc)
 echo "single-track latency: tonearm ${ours_lat}s, baseline ${base_lat}s," \
 	"ratio $(awk -v a="$ours_lat" -v b="$base_lat" 'BEGIN {printf "%.2f", a / b}')× (target ≤ 0.6×)"
+# Memory: one 60-minute source (the same music, looped), alone, analysis included.
+ffmpeg -nostdin -v error -y -stream_loop 14 -i "$work/t1.flac" -t 3600 -c:a flac "$work/long.flac"
+"$tb" -j 1 "$work/long.flac" >"$work/long.txt"
+echo "memory, one 60-minute FLAC (ladder and analysis): $(grep rss_above_idle "$work/long.txt") (target < 64 MiB above idle)"
 echo "reproduce: bench/run.sh transcode   (or TA_BUILD=build bench/transcode.sh $n)"
