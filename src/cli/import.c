@@ -530,7 +530,11 @@ int cmd_import(const struct config *conf, int argc, char **argv)
 	/* The summary reports every refusal: the log says more only when asked for (debug). */
 	log_setup(conf->log_level == LOG_DEBUG ? LOG_DEBUG : LOG_WARN, 2);
 	/* Every file needs the media stack: without it, say so once rather than per file. */
-	if (media_stack_check(&e) < 0 || cli_open_db_bulk(conf, &db, &e) < 0 || db_migrate(db, &e) < 0)
+	if (media_stack_check(&e) < 0)
+		goto out;
+	/* Every file needs it: it loads while the database opens and the folder is walked. */
+	media_stack_preload();
+	if (cli_open_db_bulk(conf, &db, &e) < 0 || db_migrate(db, &e) < 0)
 		goto out;
 	cat = catalog_new(db, &e);
 	if (!cat || cli_open_store(conf, &st, &e) < 0)
