@@ -65,11 +65,19 @@ int ingest_file(struct ingest *ing, const char *path, const char *display_name, 
  * committed to the store, and its rows appear only when its batch commits. */
 struct ingest_item;
 
+/* What stat(2) said of a file just before a folder import looked at it. */
+struct ingest_stat {
+	int64_t size, mtime_ns;
+};
+
 /* Everything of ingest_file except writing to the database. 0 with *item set (give it to
  * ingest_items_record, then ingest_item_free); -1 with *e set when the service failed, as
- * ingest_file (nothing to record; *item NULL). A prepared item holds no file descriptor. */
+ * ingest_file (nothing to record; *item NULL). A prepared item holds no file descriptor.
+ * With `skip_if_seen` (may be NULL), a file ingest_seen would call unchanged is not read:
+ * 1 with *item NULL. (One lookup of the file's import record serves both that check and the
+ * preparing.) */
 int ingest_file_prepare(struct ingest *ing, const char *path, const char *display_name, bool in_place,
-			struct ingest_item **item, struct err *e);
+			const struct ingest_stat *skip_if_seen, struct ingest_item **item, struct err *e);
 
 /* Record n prepared items in one transaction, each under a savepoint of its own: a file
  * whose rows fail is undone alone (errs[i] says why, res[i] is then meaningless) and the

@@ -427,15 +427,23 @@ static struct ingest_item *item_new(const char *path, const char *display_name, 
 }
 
 int ingest_file_prepare(struct ingest *ing, const char *path, const char *display_name, bool in_place,
-			struct ingest_item **out, struct err *e)
+			const struct ingest_stat *skip_if_seen, struct ingest_item **out, struct err *e)
 {
 	struct ingest_item *it;
+	struct ingest_record old;
 	struct stat sb;
 	int fd;
 
 	*out = NULL;
 	if (in_place && path[0] != '/')
 		return err_set(e, ERR_INVALID, "an in-place import needs an absolute path");
+	if (skip_if_seen) {
+		if (ingest_record_get(ing, path, &old, e) < 0)
+			return -1;
+		if (old.found && old.in_place == in_place && old.size == skip_if_seen->size &&
+		    old.mtime_ns == skip_if_seen->mtime_ns)
+			return 1;
+	}
 	it = item_new(path, display_name, e);
 	if (!it)
 		return -1;
@@ -462,7 +470,11 @@ int ingest_file_prepare(struct ingest *ing, const char *path, const char *displa
 	it->src.size = (uint64_t)sb.st_size;
 	it->size = (int64_t)sb.st_size;
 	it->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
-	if (ingest_record_get(ing, path, &it->old, e) < 0 || prepare(ing, it, e) < 0)
+	if (skip_if_seen)
+		it->old = old;
+	else if (ingest_record_get(ing, path, &it->old, e) < 0)
+		goto fail;
+	if (prepare(ing, it, e) < 0)
 		goto fail;
 	/* The reads are done: a batch of prepared files holds no descriptors. */
 	close(it->src.fd);
@@ -563,7 +575,7 @@ int ingest_file(struct ingest *ing, const char *path, const char *display_name, 
 	int ret = -1;
 
 	result_init(res);
-	if (ingest_file_prepare(ing, path, display_name, in_place, &it, e) < 0)
+	if (ingest_file_prepare(ing, path, display_name, in_place, NULL, &it, e) < 0)
 		return -1;
 	if ((it->unsynced && store_sync(ing->store, e) < 0) || record_alone(ing, it, e) < 0)
 		goto out;
