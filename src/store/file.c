@@ -562,14 +562,20 @@ static int commit(struct store_writer *sw, bool sync, struct err *e)
 		err_errno(e, ERR_IO, errno, "syncing object");
 		goto out;
 	}
+	/* The key's folders usually exist already (orig/ after the first object): rename first
+	 * and make them only when it fails for want of one. Making them each time cost a mkdirat
+	 * (which locks the parent folder even when the child exists) and an fstatat per level. */
 	for (int tries = 0;; tries++) {
-		int r = make_parents(fs->rootfd, w->key, &created, e);
+		int r = tries == 0 ? 0 : make_parents(fs->rootfd, w->key, &created, e);
 
 		if (r == -1)
 			goto out;
 		if (r == 0) {
 			if (renameat(fs->tmpfd, w->tmpname, fs->rootfd, w->key) == 0)
 				break;
+			/* First try: a folder is missing, or a parent is an object (make_parents says which). */
+			if (tries == 0 && errno == ENOTDIR)
+				continue;
 			if (errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST || errno == ENOTDIR) {
 				err_set(e, ERR_CONFLICT, "the key is a directory of other objects");
 				goto out;
@@ -579,7 +585,7 @@ static int commit(struct store_writer *sw, bool sync, struct err *e)
 				goto out;
 			}
 		}
-		if (tries >= COMMIT_RETRIES) {
+		if (tries > COMMIT_RETRIES) {
 			err_set(e, ERR_IO, "renaming object into place: its directory keeps vanishing");
 			goto out;
 		}
