@@ -111,6 +111,11 @@ int ingest_object(struct ingest *ing, const char *tmp_key, const char *display_n
 int ingest_seen(struct ingest *ing, const char *path, bool in_place, int64_t size, int64_t mtime_ns,
 		struct err *e);
 
+/* 1 when any file was ever imported into this catalogue (import_files has a row), 0 when
+ * none, -1 with *e set. A first import will surely need the media stack; a later one may
+ * find every file unchanged and need none of it. */
+int ingest_any_seen(struct ingest *ing, struct err *e);
+
 /* The file at `path` is gone (import --watch): forget its record and, when a track was read in
  * place from this very file, delete the track and the objects only it used (*removed = true).
  * A file never imported is a no-op. 0 or -1 with *e set. */
