@@ -4,12 +4,13 @@
  * Why two passes in copy mode rather than hashing while writing: the object's key is its
  * hash (orig/<sha256>), which is known only at the end, and the store port has no rename (on
  * S3 the key is fixed when the multipart upload starts). Hashing first also lets a duplicate
- * or a refused file skip the write entirely; the copy then re-hashes what it writes, so a file
- * that changed in between is caught instead of stored under the wrong name. The second read
- * comes from the page cache. */
+ * or a refused file skip the write entirely; the copy then checks the digest of what it wrote
+ * (the store's own, when its writers hash anyway: STORE_CAP_SHA256), so a file that changed in
+ * between is caught instead of stored under the wrong name. The second read comes from the
+ * page cache. */
 #include <errno.h>
-#include <stdbool.h>
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
