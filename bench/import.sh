@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/import.sh [N] — folder import speed, side by side in one run on one generated corpus:
-#   tonearm import --in-place   (hash, probe, tags, art, catalogue; analysis queued as `analyse` jobs)
+#   tonearm import --in-place   (hash, probe, tags, art, catalogue; one `transcode` job queued per track, which analyses it)
 #   tonearm import              (the same plus the copy into the object store)
 #   mpd                         (database update: `mpc update --wait` from a fresh db)
 #   minidlnad -R                (rescan, foreground, until its log says "Scanning … finished")
@@ -159,18 +159,15 @@ CONF
 
 read -r s_inplace m_inplace < <(run_tonearm in-place --in-place)
 read -r s_copy m_copy < <(run_tonearm copy)
-# Metadata only (no loudness/fingerprint/peaks decode), as mpd and minidlna do.
-read -r s_meta m_meta < <(run_tonearm meta --in-place --no-analyse)
 read -r s_mpd m_mpd < <(run_mpd)
 read -r s_dlna m_dlna < <(run_minidlna)
 
 rate() { echo "$N / $1" | bc -l; }
-r_inplace=$(rate "$s_inplace"); r_copy=$(rate "$s_copy"); r_mpd=$(rate "$s_mpd"); r_dlna=$(rate "$s_dlna"); r_meta=$(rate "$s_meta")
+r_inplace=$(rate "$s_inplace"); r_copy=$(rate "$s_copy"); r_mpd=$(rate "$s_mpd"); r_dlna=$(rate "$s_dlna");
 best=$(echo "if ($r_mpd > $r_dlna) $r_mpd else $r_dlna" | bc -l)
 printf '%-28s %9s %10s %10s\n' program seconds files/s "peak MiB"
 printf '%-28s %9.2f %10.0f %10s\n' "tonearm import --in-place" "$s_inplace" "$r_inplace" "$m_inplace"
 printf '%-28s %9.2f %10.0f %10s\n' "tonearm import (copy)" "$s_copy" "$r_copy" "$m_copy"
-printf '%-28s %9.2f %10.0f %10s\n' "  --in-place --no-analyse" "$s_meta" "$r_meta" "$m_meta"
 printf '%-28s %9.2f %10.0f %10s\n' "mpd update" "$s_mpd" "$r_mpd" "$m_mpd"
 printf '%-28s %9.2f %10.0f %10s\n' "minidlnad -R" "$s_dlna" "$r_dlna" "$m_dlna"
 printf 'in-place / faster of mpd,minidlna: %.2fx (target >= 2)\n' "$(echo "$r_inplace / $best" | bc -l)"

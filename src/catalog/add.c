@@ -199,20 +199,32 @@ out:
 	return ret;
 }
 
-/* Insert a credit unless the same artist already has that role on the track. */
+/* Insert a credit unless the same artist already has that role on the track. Two statements
+ * rather than INSERT … SELECT … WHERE NOT EXISTS: SQLite runs an INSERT whose SELECT reads
+ * the same table through a temporary table (a b-tree opened, filled and closed per credit). */
 int catalog_credit_add(struct db_conn *c, const char *track_id, const char *artist_id, enum catalog_role role,
 		       int position, struct err *e)
 {
-	struct db_stmt *s = db_prepare(c, "INSERT INTO track_artists (track_id, artist_id, role, position) "
-				       "SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM track_artists "
-				       "WHERE track_id = $1 AND artist_id = $2 AND role = $3)", e);
+	const char *role_name = catalog_role_name(role);
+	struct db_stmt *s = db_prepare(c, "SELECT 1 FROM track_artists WHERE track_id = $1 AND artist_id = $2 "
+				       "AND role = $3", e);
 	int rc;
 
 	if (!s)
 		return -1;
 	db_bind_str(s, 1, track_id);
 	db_bind_str(s, 2, artist_id);
-	db_bind_str(s, 3, catalog_role_name(role));
+	db_bind_str(s, 3, role_name);
+	rc = db_step(s, e);
+	db_finalize(s);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	s = db_prepare(c, "INSERT INTO track_artists (track_id, artist_id, role, position) VALUES ($1, $2, $3, $4)", e);
+	if (!s)
+		return -1;
+	db_bind_str(s, 1, track_id);
+	db_bind_str(s, 2, artist_id);
+	db_bind_str(s, 3, role_name);
 	db_bind_int(s, 4, position);
 	rc = db_step(s, e);
 	db_finalize(s);

@@ -224,6 +224,7 @@ static void prepare_one(struct import_ctx *ctx, const char *path, struct ingest_
 			struct import_file_outcome *o)
 {
 	struct err e = ERR_INIT;
+	struct ingest_stat seen;
 	struct stat sb;
 	int rc;
 
@@ -234,13 +235,12 @@ static void prepare_one(struct import_ctx *ctx, const char *path, struct ingest_
 		snprintf(o->reason, sizeof(o->reason), "%s", strerror(errno));
 		return;
 	}
-	rc = ingest_seen(ctx->ing, path, ctx->in_place, sb.st_size,
-			 (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec, &e);
+	seen.size = sb.st_size;
+	seen.mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+	rc = ingest_file_prepare(ctx->ing, path, import_rel(ctx, path), ctx->in_place, &seen, item, &e);
 	if (rc == 1) {
 		o->kind = IMPORT_SKIPPED;
-		return;
-	}
-	if (rc < 0 || ingest_file_prepare(ctx->ing, path, import_rel(ctx, path), ctx->in_place, item, &e) < 0) {
+	} else if (rc < 0) {
 		o->kind = IMPORT_FAILED;
 		snprintf(o->reason, sizeof(o->reason), "%s", e.msg);
 	}
@@ -536,6 +536,12 @@ int cmd_import(const struct config *conf, int argc, char **argv)
 	ctx.ing = ingest_new(db, st, cat, &e);
 	if (!ctx.ing)
 		goto out;
+	/* A first import reads every file: the media stack then loads (≈ 25 ms) while the folder
+	 * is walked instead of holding up the first files. A later run may skip every file and
+	 * need none of it: there it loads with the first file that is read, as before. */
+	if (ingest_any_seen(ctx.ing, &e) == 0)
+		media_stack_preload();
+	err_clear(&e);
 	/* The analysis (one full decode per file) is most of an import's time: by default the
 	 * import catalogues metadata only and each track's `transcode` job analyses it in the
 	 * ladder's decode. */

@@ -4,11 +4,13 @@
  * Why two passes in copy mode rather than hashing while writing: the object's key is its
  * hash (orig/<sha256>), which is known only at the end, and the store port has no rename (on
  * S3 the key is fixed when the multipart upload starts). Hashing first also lets a duplicate
- * or a refused file skip the write entirely; the copy then re-hashes what it writes, so a file
- * that changed in between is caught instead of stored under the wrong name. The second read
- * comes from the page cache. */
+ * or a refused file skip the write entirely; the copy then checks the digest of what it wrote
+ * (the store's own, when its writers hash anyway: STORE_CAP_SHA256), so a file that changed in
+ * between is caught instead of stored under the wrong name. The second read comes from the
+ * page cache. */
 #include <errno.h>
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,21 +45,22 @@ void ingest_sha256_hex(const void *data, size_t len, char out[65])
 	hex(d, n, out);
 }
 
-/* Read the whole fd from 0, feeding each chunk to the digest and, if `w` is set, the writer. */
+/* Read the whole fd from 0, feeding each chunk to the writer if `w` is set, and to the digest
+ * (into out) unless `out` is NULL. */
 static int stream_fd(int fd, struct store_writer *w, char out[65], uint64_t *size, struct err *e)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_MD_CTX *ctx = out ? EVP_MD_CTX_new() : NULL;
 	unsigned char chunk[CHUNK];
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned n = 0;
 	uint64_t off = 0;
 	int ret = -1;
 
-	if (!ctx) {
+	if (out && !ctx) {
 		err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+	if (ctx && !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
 		err_set(e, ERR_INTERNAL, "SHA-256 is not available");
 		goto out;
 	}
@@ -72,7 +75,7 @@ static int stream_fd(int fd, struct store_writer *w, char out[65], uint64_t *siz
 		}
 		if (got == 0)
 			break;
-		if (!EVP_DigestUpdate(ctx, chunk, (size_t)got)) {
+		if (ctx && !EVP_DigestUpdate(ctx, chunk, (size_t)got)) {
 			err_set(e, ERR_INTERNAL, "SHA-256 failed");
 			goto out;
 		}
@@ -80,11 +83,12 @@ static int stream_fd(int fd, struct store_writer *w, char out[65], uint64_t *siz
 			goto out;
 		off += (uint64_t)got;
 	}
-	if (!EVP_DigestFinal_ex(ctx, d, &n) || n != 32) {
+	if (ctx && (!EVP_DigestFinal_ex(ctx, d, &n) || n != 32)) {
 		err_set(e, ERR_INTERNAL, "SHA-256 failed");
 		goto out;
 	}
-	hex(d, n, out);
+	if (ctx)
+		hex(d, n, out);
 	*size = off;
 	ret = 0;
 out:
@@ -100,13 +104,17 @@ int ingest_hash_fd(int fd, char out[65], uint64_t *size, struct err *e)
 int ingest_copy_fd(struct store *st, int fd, const char *key, const char *sha256, uint64_t size,
 		   bool unsynced, struct err *e)
 {
+	/* A store that hashes what it writes (the file store) tells the digest: the bytes are
+	 * not hashed twice on their way in. */
+	bool store_hashes = (store_caps(st) & STORE_CAP_SHA256) != 0;
 	struct store_writer *w = store_write_begin(st, key, e);
 	char again[65];
 	uint64_t n = 0;
 
 	if (!w)
 		return -1;
-	if (stream_fd(fd, w, again, &n, e) < 0) {
+	if (stream_fd(fd, w, store_hashes ? NULL : again, &n, e) < 0 ||
+	    (store_hashes && store_write_sha256(w, again, e) < 0)) {
 		store_write_abort(w);
 		return -1;
 	}

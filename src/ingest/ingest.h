@@ -65,11 +65,19 @@ int ingest_file(struct ingest *ing, const char *path, const char *display_name, 
  * committed to the store, and its rows appear only when its batch commits. */
 struct ingest_item;
 
+/* What stat(2) said of a file just before a folder import looked at it. */
+struct ingest_stat {
+	int64_t size, mtime_ns;
+};
+
 /* Everything of ingest_file except writing to the database. 0 with *item set (give it to
  * ingest_items_record, then ingest_item_free); -1 with *e set when the service failed, as
- * ingest_file (nothing to record; *item NULL). A prepared item holds no file descriptor. */
+ * ingest_file (nothing to record; *item NULL). A prepared item holds no file descriptor.
+ * With `skip_if_seen` (may be NULL), a file ingest_seen would call unchanged is not read:
+ * 1 with *item NULL. (One lookup of the file's import record serves both that check and the
+ * preparing.) */
 int ingest_file_prepare(struct ingest *ing, const char *path, const char *display_name, bool in_place,
-			struct ingest_item **item, struct err *e);
+			const struct ingest_stat *skip_if_seen, struct ingest_item **item, struct err *e);
 
 /* Record n prepared items in one transaction, each under a savepoint of its own: a file
  * whose rows fail is undone alone (errs[i] says why, res[i] is then meaningless) and the
@@ -102,6 +110,11 @@ int ingest_object(struct ingest *ing, const char *tmp_key, const char *display_n
  * (nanoseconds), so an import can skip it without reading it; 0 when not; -1 with *e set. */
 int ingest_seen(struct ingest *ing, const char *path, bool in_place, int64_t size, int64_t mtime_ns,
 		struct err *e);
+
+/* 1 when any file was ever imported into this catalogue (import_files has a row), 0 when
+ * none, -1 with *e set. A first import will surely need the media stack; a later one may
+ * find every file unchanged and need none of it. */
+int ingest_any_seen(struct ingest *ing, struct err *e);
 
 /* The file at `path` is gone (import --watch): forget its record and, when a track was read in
  * place from this very file, delete the track and the objects only it used (*removed = true).

@@ -169,6 +169,22 @@ int ingest_seen(struct ingest *ing, const char *path, bool in_place, int64_t siz
 	return r.found && r.in_place == in_place && r.size == size && r.mtime_ns == mtime_ns;
 }
 
+int ingest_any_seen(struct ingest *ing, struct err *e)
+{
+	struct db_conn *c = db_acquire(ing->db, e);
+	struct db_stmt *s = NULL;
+	int ret = -1;
+
+	if (!c)
+		return -1;
+	s = db_prepare(c, "SELECT 1 FROM import_files LIMIT 1", e);
+	if (s)
+		ret = db_step(s, e);
+	db_finalize(s);
+	db_release(c);
+	return ret;
+}
+
 int ingest_forget(struct ingest *ing, const char *path, bool *removed, struct err *e)
 {
 	struct ingest_record r;

@@ -175,7 +175,9 @@ int jobs_enqueue_id(struct jobs *q, const char *kind, const char *subject, const
 	if (!c)
 		return -1;
 	/* Insert unless a pending job exists; if it exists, return it. Between the two statements
-	 * the pending job may finish, so try again a few times. */
+	 * the pending job may finish, so try again a few times. Whether the row went in is told by
+	 * the change count, not RETURNING: SQLite buffers RETURNING rows in a temporary table, a
+	 * b-tree opened and closed per enqueue (a folder import enqueues for every track). */
 	for (int tries = 0; tries < 5; tries++) {
 		int rc;
 
@@ -184,7 +186,7 @@ int jobs_enqueue_id(struct jobs *q, const char *kind, const char *subject, const
 		s = db_prepare(c,
 			       "INSERT INTO jobs (id, kind, subject, payload, max_attempts, run_after, created_at, updated_at) "
 			       "VALUES ($1, $2, $3, $4, $5, $6, $6, $6) "
-			       "ON CONFLICT (kind, subject) WHERE state IN ('queued', 'running') DO NOTHING RETURNING id",
+			       "ON CONFLICT (kind, subject) WHERE state IN ('queued', 'running') DO NOTHING",
 			       e);
 		if (!s)
 			goto out;
@@ -195,11 +197,7 @@ int jobs_enqueue_id(struct jobs *q, const char *kind, const char *subject, const
 		db_bind_int(s, 5, q->opt.max_attempts);
 		db_bind_int(s, 6, now);
 		rc = db_step(s, e);
-		if (rc == 1) {
-			while ((rc = db_step(s, e)) == 1)
-				;
-			if (rc < 0)
-				goto out;
+		if (rc == 0 && db_changes(s) == 1) {
 			if (id_out)
 				memcpy(id_out, id, sizeof(id));
 			ret = 0;

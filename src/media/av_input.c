@@ -127,6 +127,32 @@ void media_av_close(AVFormatContext **fmt, struct media_av_guard *g)
 	}
 }
 
+/* FFmpeg 5.1's flac demuxer keeps STREAMINFO as extradata and leaves the stream's rate,
+ * channels and depth at 0 for find_stream_info, which fills them by running the parser and
+ * decoding the first frames: most of the probe of a short FLAC, and done again by the probe's
+ * own first-frames decode. They are three fixed fields of STREAMINFO (RFC 9639 8.2: 20 bits
+ * of sample rate, 3 of channels - 1, 5 of bits per sample - 1, from its 11th byte), read here
+ * as the decoder reads them. Only mono and stereo: for those the decoder's channel layout is
+ * the default one, as set here; other counts keep find_stream_info. */
+static void flac_streaminfo(AVStream *st)
+{
+	AVCodecParameters *par = st->codecpar;
+	const uint8_t *b = par->extradata;
+	int rate, channels, bits;
+
+	if (par->sample_rate > 0 || par->ch_layout.nb_channels > 0 || !b || par->extradata_size < 34)
+		return;
+	rate = (b[10] << 12) | (b[11] << 4) | (b[12] >> 4);
+	channels = ((b[12] >> 1) & 7) + 1;
+	bits = (((b[12] & 1) << 4) | (b[13] >> 4)) + 1;
+	if (rate <= 0 || channels > 2 || bits < 4)
+		return;
+	par->sample_rate = rate;
+	av_channel_layout_uninit(&par->ch_layout);
+	av_channel_layout_default(&par->ch_layout, channels);
+	par->bits_per_raw_sample = bits;
+}
+
 /* A FLAC or WAV header (STREAMINFO, fmt and data chunks) says all find_stream_info would:
  * codec, rate, channels, depth, length. Only the overall bit rate is left, which FFmpeg
  * derives from the file size and duration; computed here the same way. */
@@ -138,6 +164,8 @@ static bool header_complete(AVFormatContext *fmt, const char *demuxer)
 
 	if (!demuxer || fmt->nb_streams != 1)
 		return false;
+	if (strcmp(demuxer, "flac") == 0 && fmt->streams[0]->codecpar->codec_id == AV_CODEC_ID_FLAC)
+		flac_streaminfo(fmt->streams[0]);
 	st = fmt->streams[0];
 	/* FLAC in FLAC, PCM in WAV: anything else in a WAV (MP3, ADPCM …) is analysed as usual. */
 	desc = avcodec_descriptor_get(st->codecpar->codec_id);

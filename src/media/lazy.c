@@ -174,6 +174,25 @@ static int media_stack_load(struct err *e)
 	return err_set(e, ERR_INTERNAL, "the media module could not be loaded (see the server log)");
 }
 
+static void *preload_thread(void *arg)
+{
+	(void)arg;
+	pthread_once(&load_once, load);
+	return NULL;
+}
+
+void media_stack_preload(void)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (atomic_load_explicit(&loaded, memory_order_acquire) || pthread_attr_init(&attr) != 0)
+		return;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	(void)pthread_create(&t, &attr, preload_thread, NULL);
+	pthread_attr_destroy(&attr);
+}
+
 #define TRAMPOLINE(ret, name, params, args)  \
 	ret name params                       \
 	{                                     \

@@ -37,6 +37,13 @@
  * (ERR_UNAVAILABLE naming the path). */
 int media_stack_check(struct err *e);
 
+/* Start loading the media stack now, on a thread of its own, so that its ≈ 25 ms of dynamic
+ * linking overlap whatever the caller does next (a folder import walks its folder and opens
+ * the database meanwhile) instead of stalling the first file. Fire and forget: the first real
+ * call waits for the load to finish (or fails as it would have), so nothing changes when the
+ * thread cannot start. Linked in: a no-op. */
+void media_stack_preload(void);
+
 /* The module's side (stack.c): called once by the loader, before any entry point. Does the
  * process-wide set-up of the libraries (FFmpeg's log and allocation cap; TagLib's hooks are
  * set on the first read) and returns the build the module is from ("0.1.0 1a2b3c4d5e6f"),

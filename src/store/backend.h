@@ -35,6 +35,8 @@ struct store_ops {
 	int (*list)(struct store *s, const char *prefix, store_list_fn cb, void *ud, struct err *e);
 	int (*open_fd)(struct store *s, const char *key, int *fd, struct store_stat *st,
 		       struct err *e);                      /* optional (STORE_CAP_FD) */
+	/* optional: the writer hashes what it is given anyway */
+	int (*written_sha256)(struct store_writer *w, char out[65], struct err *e);
 };
 
 struct store {

@@ -437,6 +437,34 @@ static int file_write(struct store_writer *sw, const void *data, size_t len, str
 	return 0;
 }
 
+static void sha_hex(const unsigned char md[32], char hex[65])
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (unsigned i = 0; i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[64] = '\0';
+}
+
+/* The digest so far, from a copy of the running hash (which commit finishes). */
+static int file_written_sha256(struct store_writer *sw, char out[65], struct err *e)
+{
+	struct file_writer *w = (struct file_writer *)sw;
+	EVP_MD_CTX *copy = EVP_MD_CTX_new();
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	int ok = copy && EVP_MD_CTX_copy_ex(copy, w->sha) == 1 && EVP_DigestFinal_ex(copy, md, &mdlen) == 1 &&
+		 mdlen == 32;
+
+	EVP_MD_CTX_free(copy);
+	if (!ok)
+		return err_set(e, ERR_INTERNAL, "SHA-256 failed");
+	sha_hex(md, out);
+	return 0;
+}
+
 static int fsync_dir(int rootfd, const char *dir, struct err *e)
 {
 	int fd = openat(rootfd, dir[0] ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -521,8 +549,7 @@ static int commit(struct store_writer *sw, bool sync, struct err *e)
 		err_set(e, ERR_INTERNAL, "SHA-256 failed");
 		goto out;
 	}
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	sha_hex(md, hex);
 	if (fstat(w->fd, &sb) < 0) {
 		err_errno(e, ERR_IO, errno, "stat of temporary object");
 		goto out;
@@ -535,14 +562,20 @@ static int commit(struct store_writer *sw, bool sync, struct err *e)
 		err_errno(e, ERR_IO, errno, "syncing object");
 		goto out;
 	}
+	/* The key's folders usually exist already (orig/ after the first object): rename first
+	 * and make them only when it fails for want of one. Making them each time cost a mkdirat
+	 * (which locks the parent folder even when the child exists) and an fstatat per level. */
 	for (int tries = 0;; tries++) {
-		int r = make_parents(fs->rootfd, w->key, &created, e);
+		int r = tries == 0 ? 0 : make_parents(fs->rootfd, w->key, &created, e);
 
 		if (r == -1)
 			goto out;
 		if (r == 0) {
 			if (renameat(fs->tmpfd, w->tmpname, fs->rootfd, w->key) == 0)
 				break;
+			/* First try: a folder is missing, or a parent is an object (make_parents says which). */
+			if (tries == 0 && errno == ENOTDIR)
+				continue;
 			if (errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST || errno == ENOTDIR) {
 				err_set(e, ERR_CONFLICT, "the key is a directory of other objects");
 				goto out;
@@ -552,7 +585,7 @@ static int commit(struct store_writer *sw, bool sync, struct err *e)
 				goto out;
 			}
 		}
-		if (tries >= COMMIT_RETRIES) {
+		if (tries > COMMIT_RETRIES) {
 			err_set(e, ERR_IO, "renaming object into place: its directory keeps vanishing");
 			goto out;
 		}
@@ -620,7 +653,7 @@ static int file_del(struct store *s, const char *key, struct err *e)
 
 static const struct store_ops file_ops = {
 	.name = "file",
-	.caps = STORE_CAP_FD,
+	.caps = STORE_CAP_FD | STORE_CAP_SHA256,
 	.close = file_close,
 	.ping = file_ping,
 	.write_begin = file_write_begin,
@@ -634,4 +667,5 @@ static const struct store_ops file_ops = {
 	.del = file_del,
 	.list = file_list,
 	.open_fd = file_open_fd,
+	.written_sha256 = file_written_sha256,
 };

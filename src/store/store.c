@@ -163,6 +163,15 @@ int store_write_commit_unsynced(struct store_writer *w, struct err *e)
 	return w->store->ops->commit_unsynced(w, e);
 }
 
+int store_write_sha256(struct store_writer *w, char out[65], struct err *e)
+{
+	if (w->spoiled)
+		return writer_spoiled(w, e);
+	if (!w->store->ops->written_sha256)
+		return err_set(e, ERR_UNSUPPORTED, "this store does not hash what it writes");
+	return w->store->ops->written_sha256(w, out, e);
+}
+
 int store_sync(struct store *s, struct err *e)
 {
 	return s->ops->sync ? s->ops->sync(s, e) : 0;

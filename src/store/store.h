@@ -42,6 +42,7 @@
 /* Capability bits (store_caps). */
 enum store_cap {
 	STORE_CAP_FD = 1u << 0, /* store_open_fd gives a readable file descriptor (sendfile, pread) */
+	STORE_CAP_SHA256 = 1u << 1, /* writers hash what they are given: store_write_sha256 answers */
 };
 
 struct store;
@@ -119,6 +120,13 @@ int store_write_commit_unsynced(struct store_writer *w, struct err *e);
  * backend: syncfs(2) of its filesystem). 0, or -1 with *e set (ERR_IO): then none of them
  * may be relied on. A no-op for backends without unsynced commits. */
 int store_sync(struct store *s, struct err *e);
+
+/* The SHA-256 (64 lower-case hex digits) of what `w` was given so far, for a backend that
+ * hashes it anyway (STORE_CAP_SHA256: the file store, for its ETags), so that a caller
+ * checking the bytes it wrote need not hash them a second time. The writer stays usable.
+ * 0; -1 with *e set: ERR_UNSUPPORTED for a backend without the capability (S3: hash them
+ * yourself), the writer's error when it is spoiled. */
+int store_write_sha256(struct store_writer *w, char out[65], struct err *e);
 
 /* Throw the written bytes away and free `w`. NULL is a no-op. */
 void store_write_abort(struct store_writer *w);

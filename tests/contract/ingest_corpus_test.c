@@ -412,6 +412,56 @@ static void test_duplicates(void **state)
 	unlink(other);
 }
 
+/* A batch (ingest_items_record) where one file's rows fail: the others are recorded, once,
+ * and the failing one alone is reported, not recorded. The batch is first tried in one
+ * transaction without savepoints; the failure undoes it whole and the batch is recorded again
+ * file by file. The failure is made by a trigger refusing that file's import record. */
+static void test_batch_one_fails(void **state)
+{
+	static const char *const rels[] = { "formats/flac.flac", "bad/text.mp3", "formats/mp3-id3v24.mp3",
+					    "formats/m4a-aac.m4a", "formats/vorbis.ogg" };
+	enum { N = sizeof(rels) / sizeof(rels[0]) };
+	struct fx *f = *state;
+	struct ingest_item *items[N];
+	struct ingest_result res[N];
+	struct err errs[N], e = ERR_INIT;
+	struct db_conn *c = fx_acquire(f);
+	char path[1200];
+	bool pg = strcmp(f->backend, "postgres") == 0;
+
+	if (pg)
+		fx_exec(c, "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+			   "IF NEW.path LIKE '%m4a-aac.m4a' THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END $$; "
+			   "CREATE TRIGGER poison BEFORE INSERT ON import_files FOR EACH ROW EXECUTE FUNCTION poison()");
+	else
+		fx_exec(c, "CREATE TRIGGER poison BEFORE INSERT ON import_files WHEN NEW.path LIKE '%m4a-aac.m4a' "
+			   "BEGIN SELECT RAISE(ABORT, 'poisoned'); END");
+	for (size_t i = 0; i < N; i++) {
+		path_of(rels[i], path, sizeof(path));
+		if (ingest_file_prepare(ing, path, rels[i], false, NULL, &items[i], &e) < 0)
+			fail_msg("prepare %s: %s", rels[i], e.msg);
+	}
+	assert_int_equal(ingest_items_record(ing, items, N, res, errs, &e), 0);
+	for (size_t i = 0; i < N; i++) {
+		if (i == 3) {
+			assert_int_not_equal(errs[i].code, ERR_NONE);
+			assert_non_null(strstr(errs[i].msg, "poisoned"));
+			continue;
+		}
+		if (errs[i].code != ERR_NONE)
+			fail_msg("%s: %s", rels[i], errs[i].msg);
+		assert_int_equal(res[i].outcome, i == 1 ? INGEST_REFUSED : INGEST_ADDED);
+	}
+	for (size_t i = 0; i < N; i++)
+		ingest_item_free(items[i]);
+	assert_int_equal(count(f, "SELECT count(*) FROM tracks"), 3);
+	assert_int_equal(count(f, "SELECT count(*) FROM import_files"), 4);
+	assert_int_equal(count(f, "SELECT count(*) FROM quarantine"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM tracks WHERE id IN (SELECT track_id FROM import_files)"), 3);
+	fx_exec(c, pg ? "DROP TRIGGER poison ON import_files; DROP FUNCTION poison()" : "DROP TRIGGER poison");
+	db_release(c);
+}
+
 /* The Formats Album's files embed the same picture: stored once, shared by every track. */
 static void test_art_stored_once(void **state)
 {
@@ -576,6 +626,7 @@ int main(void)
 		T(test_corpus_in_place),
 		T(test_refusal_reasons),
 		T(test_duplicates),
+		T(test_batch_one_fails),
 		T(test_art_stored_once),
 		T(test_folder_cover),
 		T(test_seen_and_forget),

@@ -53,7 +53,7 @@ static void test_file_root_and_stale_temporaries(void **state)
 	if (!s)
 		fail_msg("open: %s", e.msg);
 	assert_string_equal(store_backend_name(s), "file");
-	assert_int_equal(store_caps(s), STORE_CAP_FD);
+	assert_int_equal(store_caps(s), STORE_CAP_FD | STORE_CAP_SHA256);
 	store_close(s);
 	snprintf(path, sizeof(path), "%s/a/b/.tmp~", dir);
 	assert_true(exists(path));

@@ -653,6 +653,44 @@ static void test_open_fd(void **state)
 	assert_int_equal(e.code, ERR_NOT_FOUND);
 }
 
+/* A store that hashes what its writers are given says so, and its digest is the content's
+ * SHA-256 at any point of the writing; the others answer ERR_UNSUPPORTED. */
+static void test_written_sha256(void **state)
+{
+	struct fixture *fx = *state;
+	struct err e = ERR_INIT;
+	struct store_writer *w;
+	char k[256], hex[65], want[65];
+
+	key(fx, k, sizeof(k), "sha/obj");
+	w = store_write_begin(fx->s, k, &e);
+	assert_non_null(w);
+	if (!(store_caps(fx->s) & STORE_CAP_SHA256)) {
+		assert_int_equal(store_write_sha256(w, hex, &e), -1);
+		assert_int_equal(e.code, ERR_UNSUPPORTED);
+		store_write_abort(w);
+		return;
+	}
+	assert_int_equal(store_write_sha256(w, hex, &e), 0);
+	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"); /* "" */
+	assert_int_equal(store_write(w, "hello ", 6, &e), 0);
+	assert_int_equal(store_write_sha256(w, hex, &e), 0);
+	assert_int_equal(store_write(w, "world", 5, &e), 0);
+	assert_int_equal(store_write_sha256(w, hex, &e), 0);
+	/* sha256("hello world") */
+	snprintf(want, sizeof(want), "%s", "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9");
+	assert_string_equal(hex, want);
+	/* asking did not disturb the object's own hash: its ETag names the same digest */
+	assert_int_equal(store_write_commit(w, &e), 0);
+	{
+		struct store_stat st;
+
+		assert_int_equal(store_stat(fx->s, k, &st, &e), 0);
+		assert_non_null(strstr(st.etag, want));
+	}
+	assert_int_equal(store_delete(fx->s, k, &e), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest shared[] = {
@@ -669,6 +707,7 @@ int main(void)
 		cmocka_unit_test(test_invisible_then_abort),
 		cmocka_unit_test(test_overwrite_atomic),
 		cmocka_unit_test(test_open_fd),
+		cmocka_unit_test(test_written_sha256),
 	};
 	int failed = 0;
 

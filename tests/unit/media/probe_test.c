@@ -136,6 +136,9 @@ static void test_known_container(void **state)
 		{ "sine.flac", "flac" }, { "sine.wav", "wav" }, { "sine24.wav", "wav" }, { "full.wav", "wav" },
 		{ "pink.flac", "flac" }, { "zero.wav", "wav" }, { "trunc.flac", "flac" }, { "corrupt.flac", "flac" },
 		{ "empty.flac", "flac" }, { "cut.wav", "wav" }, { "sine.mp3", "mp3" /* not one it skips the search for */ },
+		/* STREAMINFO read without find_stream_info (mono, 24 bits, 48 kHz, tagged); six
+		 * channels keep find_stream_info. */
+		{ "mono24.flac", "flac" }, { "six.flac", "flac" },
 	};
 
 	char cmd[1024];
@@ -144,6 +147,12 @@ static void test_known_container(void **state)
 	/* A WAV whose data chunk runs past the end of the file: FFmpeg then does not take the
 	 * length from the header, and neither may the shortcut. */
 	snprintf(cmd, sizeof(cmd), "head -c 900000 '%s' > '%s'", fixture(dir, "sine.wav"), fixture(dir, "cut.wav"));
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "ffmpeg -nostdin -loglevel error -y -f lavfi -i sine=f=440:d=3:r=48000 -sample_fmt s32 "
+		 "-bits_per_raw_sample 24 -metadata title=mono -c:a flac '%s' && "
+		 "ffmpeg -nostdin -loglevel error -y -f lavfi -i sine=f=440:d=3 -ac 6 -c:a flac '%s'",
+		 fixture(dir, "mono24.flac"), fixture(dir, "six.flac"));
 	assert_int_equal(system(cmd), 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct media_info a, b;
