@@ -154,22 +154,23 @@ CONF
 	echo "minidlna: $(grep -o 'Scanning .* finished.*' "$work/dlna/out" | tail -1)" >&2
 	kill "$(cat "$work/dlna/pid")"
 	wait "$pid" 2>/dev/null || true
-	echo "$(echo "$t1 - $t0" | bc -l) $(rss_mib "$work/time-dlna")"
+	# It skips the formats it does not serve (the count it logs is what it scanned).
+	echo "$(echo "$t1 - $t0" | bc -l) $(rss_mib "$work/time-dlna") $(grep -o 'finished ([0-9]* files)' "$work/dlna/out" | tail -1 | tr -dc 0-9)"
 }
 
 read -r s_inplace m_inplace < <(run_tonearm in-place --in-place)
 read -r s_copy m_copy < <(run_tonearm copy)
 read -r s_mpd m_mpd < <(run_mpd)
-read -r s_dlna m_dlna < <(run_minidlna)
+read -r s_dlna m_dlna n_dlna < <(run_minidlna)
 
 rate() { echo "$N / $1" | bc -l; }
-r_inplace=$(rate "$s_inplace"); r_copy=$(rate "$s_copy"); r_mpd=$(rate "$s_mpd"); r_dlna=$(rate "$s_dlna");
+r_inplace=$(rate "$s_inplace"); r_copy=$(rate "$s_copy"); r_mpd=$(rate "$s_mpd"); r_dlna=$(echo "${n_dlna:-$N} / $s_dlna" | bc -l);
 best=$(echo "if ($r_mpd > $r_dlna) $r_mpd else $r_dlna" | bc -l)
 printf '%-28s %9s %10s %10s\n' program seconds files/s "peak MiB"
 printf '%-28s %9.2f %10.0f %10s\n' "tonearm import --in-place" "$s_inplace" "$r_inplace" "$m_inplace"
 printf '%-28s %9.2f %10.0f %10s\n' "tonearm import (copy)" "$s_copy" "$r_copy" "$m_copy"
 printf '%-28s %9.2f %10.0f %10s\n' "mpd update" "$s_mpd" "$r_mpd" "$m_mpd"
-printf '%-28s %9.2f %10.0f %10s\n' "minidlnad -R" "$s_dlna" "$r_dlna" "$m_dlna"
+printf '%-28s %9.2f %10.0f %10s   (%s of the %s files: the formats it serves)\n' "minidlnad -R" "$s_dlna" "$r_dlna" "$m_dlna" "${n_dlna:-?}" "$N"
 printf 'in-place / faster of mpd,minidlna: %.2fx (target >= 2)\n' "$(echo "$r_inplace / $best" | bc -l)"
 printf 'copy / faster of mpd,minidlna:     %.2fx (target >= 1)\n' "$(echo "$r_copy / $best" | bc -l)"
 echo "peak RSS target: < 64 MiB"
