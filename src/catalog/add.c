@@ -312,6 +312,8 @@ static int add_once(struct db_conn *c, const struct catalog_track_input *in, con
 		    catalog_genre_link(c, out->id, gid, (int)i, e) < 0)
 			goto fail;
 	}
+	if (catalog_links_store(c, out->id, e) < 0)
+		goto fail;
 	if (nz(in->fingerprint) || in->peaks_len || in->gating_hist) {
 		struct db_stmt *s = db_prepare(c, "INSERT INTO track_analysis (track_id, fingerprint, peaks, gating_hist) "
 					       "VALUES ($1, $2, $3, $4)", e);

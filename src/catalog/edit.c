@@ -377,6 +377,10 @@ static int update_links(struct db_conn *c, const char *id, const struct catalog_
 			    catalog_genre_link(c, id, aid, (int)i, e) < 0)
 				return -1;
 	}
+	/* The text pages read (links.c), in the same transaction. */
+	if ((p->fields & (CATALOG_PATCH_ARTISTS | CATALOG_PATCH_COMPOSERS | CATALOG_PATCH_GENRES)) &&
+	    catalog_links_store(c, id, e) < 0)
+		return -1;
 	return 0;
 }
 

@@ -3,7 +3,7 @@
  * The SQL is assembled from the constant fragments below, chosen by the query's enums; every
  * value (filters, the cursor's key and id, the limit) is a bound parameter. Each sort has an
  * index on (key, id) (migration 0002), so a page costs one index range scan of `limit` rows
- * whatever the page's depth, plus one query for the page's credits and one for its genres. */
+ * whatever the page's depth; a track's credits and genres are stored in its row (links.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +278,7 @@ static int run_list(struct db_conn *c, enum catalog_kind kind, const struct cata
 	char *qnorm = NULL, *qend = NULL, lastid[ID_LEN + 1] = "";
 	int64_t lastikey = 0;
 	size_t n = 0;
+	bool need_links = false; /* a track's links are not stored (see read.h) */
 	int rc, ret = -1;
 	char frag[160];
 
@@ -389,8 +390,10 @@ static int run_list(struct db_conn *c, enum catalog_kind kind, const struct cata
 			}
 			break;
 		}
-		if (read_row(kind, s, p, n, e) < 0)
+		rc = read_row(kind, s, p, n, e);
+		if (rc < 0)
 			goto out;
+		need_links |= rc == 1;
 		snprintf(lastid, sizeof(lastid), "%s", db_col_text(s, 0) ? db_col_text(s, 0) : "");
 		if (text) {
 			const char *kv = db_col_text(s, keycol);
@@ -408,7 +411,7 @@ static int run_list(struct db_conn *c, enum catalog_kind kind, const struct cata
 	if (rc < 0)
 		goto out;
 	set_count(kind, p, n);
-	if (kind == CATALOG_TRACKS && catalog_load_links(c, p->arena, p->tracks, n, e) < 0)
+	if (need_links && catalog_load_links(c, p->arena, p->tracks, n, e) < 0)
 		goto out;
 	ret = 0;
 out:
