@@ -142,9 +142,10 @@ static int insert_track(struct db_conn *c, const struct catalog_track_input *in,
 		"track_no, track_total, duration_ms, date, year, isrc, label, bpm, lyrics, mb_recording_id, "
 		"mb_release_id, rg_track_gain, rg_track_peak, rg_album_gain, rg_album_peak, loudness_lufs, "
 		"loudness_range, true_peak, sha256, object_key, path, container, codec, sample_rate, channels, "
-		"bits, bitrate, lossless, file_size, cover_hash, created_at, updated_at, rg_album_tagged) VALUES ($1, "
-		"$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, "
-		"$23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41)", e);
+		"bits, bitrate, lossless, file_size, cover_hash, created_at, updated_at, rg_album_tagged, album_title) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, "
+		"$21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, "
+		"$41, (SELECT title FROM albums WHERE id = $6))", e);
 	if (!s)
 		goto out;
 	db_bind_str(s, k++, id);

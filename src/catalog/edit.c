@@ -333,7 +333,8 @@ static int update_album(struct db_conn *c, const char *id, const struct orphans 
 	spec.artist_id = artist;
 	if (catalog_album_ensure(c, &spec, now, album, e) < 0)
 		goto out;
-	if (catalog_exec_args(c, "UPDATE tracks SET album_id = $2 WHERE id = $1", e, 2, id, album) < 0)
+	if (catalog_exec_args(c, "UPDATE tracks SET album_id = $2, album_title = (SELECT title FROM albums WHERE id = $2) "
+				 "WHERE id = $1", e, 2, id, album) < 0)
 		goto out;
 	ret = 0;
 out:

@@ -79,8 +79,8 @@ static const char *const direct_from[] = {
 
 static const char *const page_join[] = {
 	[CATALOG_ARTISTS] = " JOIN artists a ON a.id = p.pid",
-	[CATALOG_ALBUMS] = " JOIN albums al ON al.id = p.pid JOIN artists ar ON ar.id = al.artist_id",
-	[CATALOG_TRACKS] = " JOIN tracks t ON t.id = p.pid JOIN albums al ON al.id = t.album_id",
+	[CATALOG_ALBUMS] = " JOIN albums al ON al.id = p.pid",
+	[CATALOG_TRACKS] = " JOIN tracks t ON t.id = p.pid",
 	[CATALOG_GENRES] = " JOIN genres g ON g.id = p.pid",
 };
 

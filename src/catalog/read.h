@@ -4,23 +4,25 @@
 
 #include "catalog/internal.h"
 
-/* The column lists the readers below expect, in order. TRACK_COLS ends with the track's
+/* The column lists the readers below expect, in order. A track's album title and an album's
+ * artist name are the row's own copies (migration 0015), looked up only when a row has none. TRACK_COLS ends with the track's
  * stored links (migration 0015) and the lyrics column's slot, which lists fill with NULL. */
 #define CATALOG_TRACK_COLS                                                                          \
-	"t.id, t.title, t.sort_title, t.album_id, al.title, t.disc, t.disc_total, t.track_no, "         \
+	"t.id, t.title, t.sort_title, t.album_id, "                                                    \
+	"COALESCE(t.album_title, (SELECT al.title FROM albums al WHERE al.id = t.album_id)), t.disc, t.disc_total, t.track_no, "         \
 	"t.track_total, t.duration_ms, t.date, t.year, t.isrc, t.label, t.bpm, t.mb_recording_id, "     \
 	"t.mb_release_id, t.rg_track_gain, t.rg_track_peak, t.rg_album_gain, t.rg_album_peak, "         \
 	"t.loudness_lufs, t.loudness_range, t.true_peak, t.sha256, t.object_key, t.path, t.container, " \
 	"t.codec, t.sample_rate, t.channels, t.bits, t.bitrate, t.lossless, t.file_size, t.cover_hash, " \
 	"t.created_at, t.updated_at, t.credits, t.genre_links"
 #define CATALOG_TRACK_NCOLS 41 /* with the lyrics slot */
-#define CATALOG_TRACK_FROM " FROM tracks t JOIN albums al ON al.id = t.album_id"
+#define CATALOG_TRACK_FROM " FROM tracks t"
 
 #define CATALOG_ALBUM_COLS                                                                      \
 	"al.id, al.title, al.sort_title, al.mbid, al.date, al.label, al.cover_hash, al.artist_id, " \
-	"ar.name, al.compilation, al.year, al.disc_total, al.created_at, al.updated_at"
+	"COALESCE(al.artist_name, (SELECT ar.name FROM artists ar WHERE ar.id = al.artist_id)), al.compilation, al.year, al.disc_total, al.created_at, al.updated_at"
 #define CATALOG_ALBUM_NCOLS 14
-#define CATALOG_ALBUM_FROM " FROM albums al JOIN artists ar ON ar.id = al.artist_id"
+#define CATALOG_ALBUM_FROM " FROM albums al"
 
 #define CATALOG_ARTIST_COLS "a.id, a.name, a.sort_name, a.mbid, a.created_at, a.updated_at"
 #define CATALOG_ARTIST_NCOLS 6

@@ -1,8 +1,12 @@
--- 0015 track links (PostgreSQL): each track keeps its credits and genres in two columns of its
--- own row, as on SQLite (the SQLite file says why and what the text looks like). Here it saves
--- the database server two index scans per page and tonearm the rows they sent.
-ALTER TABLE tracks ADD COLUMN credits TEXT, ADD COLUMN genre_links TEXT;
+-- 0015 track links (PostgreSQL): each track keeps its credits, genres and album title, and each
+-- album its artist's name, in columns of its own row, as on SQLite (the SQLite file says why and
+-- what the text looks like). Here it saves the database server two index scans and a join per
+-- page, and tonearm the rows they sent.
+ALTER TABLE tracks ADD COLUMN credits TEXT, ADD COLUMN genre_links TEXT, ADD COLUMN album_title TEXT;
+ALTER TABLE albums ADD COLUMN artist_name TEXT;
+UPDATE albums SET artist_name = (SELECT name FROM artists WHERE id = albums.artist_id);
 UPDATE tracks SET
+	album_title = (SELECT title FROM albums WHERE id = tracks.album_id),
 	credits = COALESCE((SELECT string_agg(ta.role || ':' || CAST(ta.position AS TEXT) || ':' || ar.id || ':' ||
 					      CAST(octet_length(ar.name) AS TEXT) || ':' || ar.name || ';', '')
 			    FROM track_artists ta JOIN artists ar ON ar.id = ta.artist_id
