@@ -247,7 +247,8 @@ static const struct catalog_artist_input *first_main(const struct catalog_track_
 }
 
 /* One attempt; *dup is set when the content is already a track (out->id is then that one). */
-static int add_once(struct db_conn *c, const struct catalog_track_input *in, const struct catalog_duplicate *dups,
+static int add_once(struct catalog *cat, struct db_conn *c, const struct catalog_track_input *in,
+		    const struct catalog_duplicate *dups,
 		    size_t ndups, struct catalog_track_added *out, bool *dup, bool own_tx, struct err *e)
 {
 	char artist_ids[CATALOG_ARTISTS_MAX][ID_LEN + 1];
@@ -313,7 +314,7 @@ static int add_once(struct db_conn *c, const struct catalog_track_input *in, con
 		    catalog_genre_link(c, out->id, gid, (int)i, e) < 0)
 			goto fail;
 	}
-	if (catalog_links_store(c, out->id, e) < 0)
+	if (catalog_links_store(cat, c, out->id, e) < 0)
 		goto fail;
 	if (nz(in->fingerprint) || in->peaks_len || in->gating_hist) {
 		struct db_stmt *s = db_prepare(c, "INSERT INTO track_analysis (track_id, fingerprint, peaks, gating_hist) "
@@ -366,7 +367,7 @@ int catalog_track_add(struct catalog *cat, const struct catalog_track_input *in,
 		/* Inside a batch: its transaction, no retry (a failed statement spoilt it). */
 		bool dup = false;
 
-		ret = add_once(c, in, dups, ndups, out, &dup, false, e);
+		ret = add_once(cat, c, in, dups, ndups, out, &dup, false, e);
 		if (ret < 0 && !dup)
 			memset(out, 0, sizeof(*out));
 		db_release(c);
@@ -377,7 +378,7 @@ int catalog_track_add(struct catalog *cat, const struct catalog_track_input *in,
 		struct err tmp = ERR_INIT;
 		bool dup = false;
 
-		if (add_once(c, in, dups, ndups, out, &dup, true, &tmp) == 0) {
+		if (add_once(cat, c, in, dups, ndups, out, &dup, true, &tmp) == 0) {
 			ret = 0;
 			break;
 		}

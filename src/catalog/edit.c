@@ -342,7 +342,8 @@ out:
 	return ret;
 }
 
-static int update_links(struct db_conn *c, const char *id, const struct catalog_track_patch *p, int64_t now,
+static int update_links(struct catalog *cat, struct db_conn *c, const char *id, const struct catalog_track_patch *p,
+			int64_t now,
 			struct err *e)
 {
 	char aid[ID_LEN + 1];
@@ -380,7 +381,7 @@ static int update_links(struct db_conn *c, const char *id, const struct catalog_
 	}
 	/* The text pages read (links.c), in the same transaction. */
 	if ((p->fields & (CATALOG_PATCH_ARTISTS | CATALOG_PATCH_COMPOSERS | CATALOG_PATCH_GENRES)) &&
-	    catalog_links_store(c, id, e) < 0)
+	    catalog_links_store(cat, c, id, e) < 0)
 		return -1;
 	return 0;
 }
@@ -403,7 +404,7 @@ int catalog_track_update(struct catalog *cat, const char *id, const struct catal
 	if (db_begin(c, e) < 0)
 		goto out;
 	if (orphans_collect(c, id, &o, e) < 0 || update_columns(c, id, p, now, e) < 0 ||
-	    update_links(c, id, p, now, e) < 0)
+	    update_links(cat, c, id, p, now, e) < 0)
 		goto out;
 	if ((p->fields & (CATALOG_PATCH_ALBUM | CATALOG_PATCH_ALBUM_ARTIST)) && update_album(c, id, &o, p, now, e) < 0)
 		goto out;

@@ -83,8 +83,9 @@ int catalog_genre_link(struct db_conn *c, const char *track_id, const char *genr
 		       struct err *e);
 
 /* links.c: rewrite the links `track_id` keeps in its row (migration 0015) from the link
- * tables; call it in the write transaction after adding or removing any of them. 0 or -1. */
-int catalog_links_store(struct db_conn *c, const char *track_id, struct err *e);
+ * tables, in one statement; call it in the write transaction after adding or removing any of
+ * them. 0 or -1. */
+int catalog_links_store(struct catalog *cat, struct db_conn *c, const char *track_id, struct err *e);
 
 /* Field checks shared by add and update: ERR_INVALID naming `field`. */
 int catalog_check_text(const char *field, const char *s, size_t max_chars, bool required, struct err *e);

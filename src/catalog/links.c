@@ -8,77 +8,34 @@
  *
  * The text is one entry per link, in any order: `role:position:id:bytes:name;` (genres: an
  * empty role; `bytes` is the name's length in bytes, so a name may hold any character, ';' and
- * ':' included). The migration writes it with SQL, catalog_links_store with the code below; the
- * reader puts the entries in the order the pages show (main artists first, then featured, then
+ * ':' included). The migration and catalog_links_store write it with the same SQL; the reader
+ * puts the entries in the order the pages show (main artists first, then featured, then
  * composers, each by position; genres by position), as catalog_load_links does. */
 #include "catalog/read.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/buf.h"
-#include "base/jsonw.h"
 #include "db/db.h"
 
-/* Append one kind of link rows of `id` (columns: role, position, id, name) to b. */
-static int encode(struct db_conn *c, const char *sql, const char *id, struct buf *b, struct err *e)
+/* The text of a track's links, computed by the database in one statement (no rows come back):
+ * the same text as migration 0015 writes. Only the aggregate's name and the casts differ. */
+#define LINKS_SQL(agg, len_open, len_close)                                                         \
+	"UPDATE tracks SET credits = COALESCE((SELECT " agg "(ta.role || ':' || CAST(ta.position AS TEXT) || "  \
+	"':' || ar.id || ':' || CAST(" len_open "ar.name" len_close " AS TEXT) || ':' || ar.name || ';', '') "                  \
+	"FROM track_artists ta JOIN artists ar ON ar.id = ta.artist_id WHERE ta.track_id = $1), ''), "          \
+	"genre_links = COALESCE((SELECT " agg "(':' || CAST(tg.position AS TEXT) || ':' || g.id || ':' || "     \
+	"CAST(" len_open "g.name" len_close " AS TEXT) || ':' || g.name || ';', '') "                                         \
+	"FROM track_genres tg JOIN genres g ON g.id = tg.genre_id WHERE tg.track_id = $1), '') WHERE id = $1"
+
+static const char links_sql_sqlite[] = LINKS_SQL("group_concat", "length(CAST(", " AS BLOB))");
+static const char links_sql_pg[] = LINKS_SQL("string_agg", "octet_length(", ")");
+
+int catalog_links_store(struct catalog *cat, struct db_conn *c, const char *track_id, struct err *e)
 {
-	struct db_stmt *s = db_prepare(c, sql, e);
-	bool oom = false;
-	int rc;
+	bool pg = strcmp(db_backend_name(cat->db), "postgres") == 0;
 
-	if (!s)
-		return -1;
-	db_bind_str(s, 1, id);
-	while ((rc = db_step(s, e)) == 1) {
-		const char *role = db_col_text(s, 0), *lid = db_col_text(s, 2), *name = db_col_text(s, 3);
-		char num[JSONW_INT_MAX];
-		size_t nlen = name ? strlen(name) : 0;
-
-		if (role && buf_adds(b, role) < 0)
-			oom = true;
-		if (buf_addch(b, ':') < 0 || buf_add(b, num, jsonw_int_text(db_col_int(s, 1), num)) < 0 ||
-		    buf_addch(b, ':') < 0 || buf_adds(b, lid ? lid : "") < 0 || buf_addch(b, ':') < 0 ||
-		    buf_add(b, num, jsonw_int_text((int64_t)nlen, num)) < 0 || buf_addch(b, ':') < 0 ||
-		    buf_add(b, name ? name : "", nlen) < 0 || buf_addch(b, ';') < 0)
-			oom = true;
-	}
-	db_finalize(s);
-	if (rc < 0)
-		return -1;
-	return oom ? err_set(e, ERR_NOMEM, "out of memory") : 0;
-}
-
-int catalog_links_store(struct db_conn *c, const char *track_id, struct err *e)
-{
-	struct buf credits = BUF_INIT, genres = BUF_INIT;
-	struct db_stmt *s = NULL;
-	int ret = -1;
-
-	/* Empty, not NULL, when a track has none: NULL would send readers to the link tables. */
-	if (buf_adds(&credits, "") < 0 || buf_adds(&genres, "") < 0) {
-		err_set(e, ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if (encode(c, "SELECT ta.role, ta.position, ar.id, ar.name FROM track_artists ta "
-		      "JOIN artists ar ON ar.id = ta.artist_id WHERE ta.track_id = $1", track_id, &credits, e) < 0 ||
-	    encode(c, "SELECT NULL, tg.position, g.id, g.name FROM track_genres tg "
-		      "JOIN genres g ON g.id = tg.genre_id WHERE tg.track_id = $1", track_id, &genres, e) < 0)
-		goto out;
-	s = db_prepare(c, "UPDATE tracks SET credits = $2, genre_links = $3 WHERE id = $1", e);
-	if (!s)
-		goto out;
-	db_bind_str(s, 1, track_id);
-	db_bind_str(s, 2, buf_str(&credits));
-	db_bind_str(s, 3, buf_str(&genres));
-	if (db_step(s, e) < 0)
-		goto out;
-	ret = 0;
-out:
-	db_finalize(s);
-	buf_release(&credits);
-	buf_release(&genres);
-	return ret;
+	return catalog_exec_args(c, pg ? links_sql_pg : links_sql_sqlite, e, 1, track_id) < 0 ? -1 : 0;
 }
 
 /* One decoded entry while the track's entries are put in order. */
