@@ -32,3 +32,33 @@ UPDATE tracks SET
 						    length(CAST(g.name AS BLOB)) || ':' || g.name || ';', '')
 				FROM track_genres tg JOIN genres g ON g.id = tg.genre_id
 				WHERE tg.track_id = tracks.id), '');
+
+-- The sort indexes of artists, albums and genres hold every column a list shows. These tables are
+-- WITHOUT ROWID (0013), so an index entry leads to its row by a search of the primary key's
+-- B-tree by text id: 50 searches per page, about a sixth of a page of albums or artists. A
+-- covering index answers the page from the index alone. The tables are small next to tracks
+-- (100,000 tracks: 10,000 albums, 2,500 artists, 50 genres; the file grows by 2.5 %), and
+-- their rows change seldom. Every sort a list offers gets one, so any page of any sort costs
+-- the same.
+DROP INDEX artists_by_name;
+DROP INDEX artists_by_sort;
+DROP INDEX artists_by_added;
+CREATE INDEX artists_by_name ON artists (name_norm, id, name, sort_name, mbid, created_at, updated_at);
+CREATE INDEX artists_by_sort ON artists (sort_norm, id, name, sort_name, mbid, created_at, updated_at);
+CREATE INDEX artists_by_added ON artists (created_at, id, name, sort_name, mbid, updated_at);
+DROP INDEX albums_by_name;
+DROP INDEX albums_by_sort;
+DROP INDEX albums_by_year;
+DROP INDEX albums_by_added;
+CREATE INDEX albums_by_name ON albums (title_norm, id, title, sort_title, mbid, date, label, cover_hash, artist_id,
+	artist_name, compilation, year, disc_total, created_at, updated_at);
+CREATE INDEX albums_by_sort ON albums (sort_norm, id, title, sort_title, mbid, date, label, cover_hash, artist_id,
+	artist_name, compilation, year, disc_total, created_at, updated_at);
+CREATE INDEX albums_by_year ON albums (year, id, title, sort_title, mbid, date, label, cover_hash, artist_id,
+	artist_name, compilation, disc_total, created_at, updated_at);
+CREATE INDEX albums_by_added ON albums (created_at, id, title, sort_title, mbid, date, label, cover_hash, artist_id,
+	artist_name, compilation, year, disc_total, updated_at);
+DROP INDEX genres_by_name;
+DROP INDEX genres_by_added;
+CREATE INDEX genres_by_name ON genres (name_norm, id, name, created_at, updated_at);
+CREATE INDEX genres_by_added ON genres (created_at, id, name, updated_at);
