@@ -229,7 +229,15 @@ void api_send_jsonw(struct http_req *req, int status, struct jsonw *w)
 		http_res_problem(req, 500, "Internal Server Error", "the answer could not be written");
 		return;
 	}
-	http_res_send(req, status, "application/json", w->buf.data, w->buf.len);
+	/* The text is handed over, not copied: a page of tracks is 50 KB. */
+	size_t len;
+	char *text = buf_detach(&w->buf, &len);
+
+	if (!text) {
+		http_res_problem(req, 500, "Internal Server Error", "out of memory");
+		return;
+	}
+	http_res_send_owned(req, status, "application/json", text, len);
 }
 
 /* Exactly n digits at *p, advancing it. */
