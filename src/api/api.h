@@ -45,8 +45,9 @@ struct api {
 struct jsonw;
 struct http_req;
 
-/* Send the writer's text (base/jsonw.h) as application/json with `status` (copied; the caller
- * still releases `w`), or a problem when the writer failed. (catalog_json.c) */
+/* Send the writer's text (base/jsonw.h) as application/json with `status` (taken from the
+ * writer without a copy; the caller still releases `w`, now empty), or a problem when the
+ * writer failed. (catalog_json.c) */
 void api_send_jsonw(struct http_req *req, int status, struct jsonw *w);
 
 /* The whole route table (system routes and every /api/v1 route), for http_server_new.

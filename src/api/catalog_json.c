@@ -16,33 +16,43 @@
 #define K(lit) JSONW_QUOTED_KEY(lit)
 static void str_member(struct jsonw *w, const char *key, size_t keylen, const char *s)
 {
-	jsonw_key_quoted(w, key, keylen);
-	jsonw_str(w, s);
+	jsonw_member_str(w, key, keylen, s);
 }
 
 /* Unknown numbers are 0 in the catalogue and null in JSON. */
 static void num_member(struct jsonw *w, const char *key, size_t keylen, int64_t v)
 {
-	jsonw_key_quoted(w, key, keylen);
 	if (v)
-		jsonw_int(w, v);
+		jsonw_member_int(w, key, keylen, v);
 	else
-		jsonw_null(w);
+		jsonw_member_raw(w, key, keylen, "null", 4);
 }
 
 static void int_member(struct jsonw *w, const char *key, size_t keylen, int64_t v)
 {
-	jsonw_key_quoted(w, key, keylen);
-	jsonw_int(w, v);
+	jsonw_member_int(w, key, keylen, v);
 }
 
 static void real_member(struct jsonw *w, const char *key, size_t keylen, bool has, double v)
 {
-	jsonw_key_quoted(w, key, keylen);
 	if (has)
-		jsonw_real(w, v);
+		jsonw_member_real(w, key, keylen, v);
 	else
-		jsonw_null(w);
+		jsonw_member_raw(w, key, keylen, "null", 4);
+}
+
+static void bool_member(struct jsonw *w, const char *key, size_t keylen, bool v)
+{
+	if (v)
+		jsonw_member_raw(w, key, keylen, "true", 4);
+	else
+		jsonw_member_raw(w, key, keylen, "false", 5);
+}
+
+/* A member whose value is an object: the caller writes its members and closes it. */
+static void obj_member(struct jsonw *w, const char *key, size_t keylen)
+{
+	jsonw_member_raw(w, key, keylen, "{", 1);
 }
 
 static void time_member(struct jsonw *w, const char *key, size_t keylen, int64_t ms)
@@ -50,22 +60,20 @@ static void time_member(struct jsonw *w, const char *key, size_t keylen, int64_t
 	char buf[CLOCK_RFC3339_LEN + 2];
 	int n;
 
-	jsonw_key_quoted(w, key, keylen);
 	/* The text is digits, '-', ':', '.', 'T' and 'Z': its own JSON string body. */
 	n = clock_rfc3339(ms, buf + 1, sizeof(buf) - 2);
 	if (n < 0) {
-		jsonw_null(w);
+		jsonw_member_raw(w, key, keylen, "null", 4);
 		return;
 	}
 	buf[0] = '"';
 	buf[n + 1] = '"';
-	jsonw_raw(w, buf, (size_t)n + 2);
+	jsonw_member_raw(w, key, keylen, buf, (size_t)n + 2);
 }
 
 static void refs_member(struct jsonw *w, const char *key, size_t keylen, const struct catalog_ref *r, size_t n)
 {
-	jsonw_key_quoted(w, key, keylen);
-	jsonw_arr_begin(w);
+	jsonw_member_raw(w, key, keylen, "[", 1);
 	for (size_t i = 0; i < n; i++) {
 		jsonw_obj_begin(w);
 		str_member(w, K("id"), r[i].id);
@@ -85,8 +93,7 @@ static void track_members(struct jsonw *w, const struct catalog_track *t, int fu
 	str_member(w, K("id"), t->id);
 	str_member(w, K("title"), t->title);
 	str_member(w, K("sort_title"), t->sort_title);
-	JSONW_KEY(w, "album");
-	jsonw_obj_begin(w);
+	obj_member(w, K("album"));
 	str_member(w, K("id"), t->album.id);
 	str_member(w, K("title"), t->album.name);
 	jsonw_obj_end(w);
@@ -102,34 +109,29 @@ static void track_members(struct jsonw *w, const struct catalog_track *t, int fu
 	str_member(w, K("isrc"), t->isrc);
 	str_member(w, K("label"), t->label);
 	real_member(w, K("bpm"), t->has & CATALOG_HAS_BPM, t->bpm);
-	JSONW_KEY(w, "musicbrainz");
-	jsonw_obj_begin(w);
+	obj_member(w, K("musicbrainz"));
 	str_member(w, K("recording_id"), t->mb_recording_id);
 	str_member(w, K("release_id"), t->mb_release_id);
 	jsonw_obj_end(w);
-	JSONW_KEY(w, "replaygain");
-	jsonw_obj_begin(w);
+	obj_member(w, K("replaygain"));
 	real_member(w, K("track_gain"), t->has & CATALOG_HAS_RG_TRACK, t->rg_track_gain);
 	real_member(w, K("track_peak"), t->has & CATALOG_HAS_RG_TRACK, t->rg_track_peak);
 	real_member(w, K("album_gain"), t->has & CATALOG_HAS_RG_ALBUM, t->rg_album_gain);
 	real_member(w, K("album_peak"), t->has & CATALOG_HAS_RG_ALBUM, t->rg_album_peak);
 	jsonw_obj_end(w);
-	JSONW_KEY(w, "loudness");
-	jsonw_obj_begin(w);
+	obj_member(w, K("loudness"));
 	real_member(w, K("integrated_lufs"), t->has & CATALOG_HAS_LOUDNESS, t->loudness_lufs);
 	real_member(w, K("range_lu"), t->has & CATALOG_HAS_LOUDNESS, t->loudness_range);
 	real_member(w, K("true_peak_dbtp"), t->has & CATALOG_HAS_LOUDNESS, t->true_peak);
 	jsonw_obj_end(w);
-	JSONW_KEY(w, "format");
-	jsonw_obj_begin(w);
+	obj_member(w, K("format"));
 	str_member(w, K("container"), t->container);
 	str_member(w, K("codec"), t->codec);
 	num_member(w, K("sample_rate"), t->sample_rate);
 	num_member(w, K("channels"), t->channels);
 	num_member(w, K("bits"), t->bits);
 	num_member(w, K("bitrate"), t->bitrate);
-	JSONW_KEY(w, "lossless");
-	jsonw_bool(w, t->lossless);
+	bool_member(w, K("lossless"), t->lossless);
 	int_member(w, K("file_size"), t->file_size);
 	jsonw_obj_end(w);
 	str_member(w, K("sha256"), t->sha256);
@@ -146,13 +148,11 @@ static void album_members(struct jsonw *w, const struct catalog_album *a, int fu
 	str_member(w, K("id"), a->id);
 	str_member(w, K("title"), a->title);
 	str_member(w, K("sort_title"), a->sort_title);
-	JSONW_KEY(w, "artist");
-	jsonw_obj_begin(w);
+	obj_member(w, K("artist"));
 	str_member(w, K("id"), a->artist.id);
 	str_member(w, K("name"), a->artist.name);
 	jsonw_obj_end(w);
-	JSONW_KEY(w, "compilation");
-	jsonw_bool(w, a->compilation);
+	bool_member(w, K("compilation"), a->compilation);
 	num_member(w, K("year"), a->year);
 	str_member(w, K("date"), a->date);
 	str_member(w, K("label"), a->label);
@@ -229,7 +229,15 @@ void api_send_jsonw(struct http_req *req, int status, struct jsonw *w)
 		http_res_problem(req, 500, "Internal Server Error", "the answer could not be written");
 		return;
 	}
-	http_res_send(req, status, "application/json", w->buf.data, w->buf.len);
+	/* The text is handed over, not copied: a page of tracks is 50 KB. */
+	size_t len;
+	char *text = buf_detach(&w->buf, &len);
+
+	if (!text) {
+		http_res_problem(req, 500, "Internal Server Error", "out of memory");
+		return;
+	}
+	http_res_send_owned(req, status, "application/json", text, len);
 }
 
 /* Exactly n digits at *p, advancing it. */

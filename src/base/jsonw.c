@@ -178,6 +178,100 @@ void jsonw_key(struct jsonw *w, const char *key)
 	put(w, ":", 1);
 }
 
+/* Room for n more bytes and the NUL after them, or false (the writer failed). */
+static inline bool reserve(struct jsonw *w, size_t n)
+{
+	struct buf *b = &w->buf;
+
+	if (w->failed)
+		return false;
+	if (b->data && n < b->cap - b->len && b->len + n <= (b->max ? b->max : BUF_MAX_DEFAULT))
+		return true;
+	if (buf_grow(b, n) < 0) {
+		w->failed = true;
+		return false;
+	}
+	return true;
+}
+
+/* Where the next member starts, after its comma if it needs one (see sep); room was reserved. */
+static inline char *member_start(struct jsonw *w, const char *key, size_t keylen)
+{
+	struct buf *b = &w->buf;
+	char *d = b->data + b->len;
+
+	if (b->len) {
+		char last = d[-1];
+
+		if (last != '{' && last != '[' && last != ':')
+			*d++ = ',';
+	}
+	memcpy(d, key, keylen);
+	return d + keylen;
+}
+
+static inline void member_end(struct jsonw *w, char *d)
+{
+	w->buf.len = (size_t)(d - w->buf.data);
+	*d = '\0';
+}
+
+void jsonw_member_raw(struct jsonw *w, const char *key, size_t keylen, const char *text, size_t n)
+{
+	char *d;
+
+	if (!reserve(w, keylen + n + 1))
+		return;
+	d = member_start(w, key, keylen);
+	memcpy(d, text, n);
+	member_end(w, d + n);
+}
+
+void jsonw_member_str(struct jsonw *w, const char *key, size_t keylen, const char *s)
+{
+	size_t len, i;
+	char *d;
+
+	if (!s) {
+		jsonw_member_raw(w, key, keylen, "null", 4);
+		return;
+	}
+	len = strlen(s);
+	if (!reserve(w, keylen + len + 3))
+		return;
+	d = member_start(w, key, keylen);
+	for (i = 0; i < len; i++)
+		if (byte_class[(unsigned char)s[i]])
+			break;
+	if (i < len) {
+		/* Something to escape or a character to check: the general path, after the key. */
+		member_end(w, d);
+		put_stringn(w, s, len);
+		return;
+	}
+	*d++ = '"';
+	memcpy(d, s, len);
+	d += len;
+	*d++ = '"';
+	member_end(w, d);
+}
+
+void jsonw_member_int(struct jsonw *w, const char *key, size_t keylen, int64_t v)
+{
+	char *d;
+
+	if (!reserve(w, keylen + 1 + JSONW_INT_MAX))
+		return;
+	d = member_start(w, key, keylen);
+	member_end(w, d + jsonw_int_text(v, d));
+}
+
+void jsonw_member_real(struct jsonw *w, const char *key, size_t keylen, double v)
+{
+	jsonw_key_quoted(w, key, keylen);
+	jsonw_real(w, v);
+}
+
 void jsonw_key_quoted(struct jsonw *w, const char *text, size_t n)
 {
 	sep(w);

@@ -142,9 +142,10 @@ static int insert_track(struct db_conn *c, const struct catalog_track_input *in,
 		"track_no, track_total, duration_ms, date, year, isrc, label, bpm, lyrics, mb_recording_id, "
 		"mb_release_id, rg_track_gain, rg_track_peak, rg_album_gain, rg_album_peak, loudness_lufs, "
 		"loudness_range, true_peak, sha256, object_key, path, container, codec, sample_rate, channels, "
-		"bits, bitrate, lossless, file_size, cover_hash, created_at, updated_at, rg_album_tagged) VALUES ($1, "
-		"$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, "
-		"$23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41)", e);
+		"bits, bitrate, lossless, file_size, cover_hash, created_at, updated_at, rg_album_tagged, album_title) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, "
+		"$21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, "
+		"$41, (SELECT title FROM albums WHERE id = $6))", e);
 	if (!s)
 		goto out;
 	db_bind_str(s, k++, id);
@@ -258,7 +259,8 @@ static const struct catalog_artist_input *first_main(const struct catalog_track_
 }
 
 /* One attempt; *dup is set when the content is already a track (out->id is then that one). */
-static int add_once(struct db_conn *c, const struct catalog_track_input *in, const struct catalog_duplicate *dups,
+static int add_once(struct catalog *cat, struct db_conn *c, const struct catalog_track_input *in,
+		    const struct catalog_duplicate *dups,
 		    size_t ndups, struct catalog_track_added *out, bool *dup, bool own_tx, struct err *e)
 {
 	char artist_ids[CATALOG_ARTISTS_MAX][ID_LEN + 1];
@@ -324,6 +326,8 @@ static int add_once(struct db_conn *c, const struct catalog_track_input *in, con
 		    catalog_genre_link(c, out->id, gid, (int)i, e) < 0)
 			goto fail;
 	}
+	if (catalog_links_store(cat, c, out->id, e) < 0)
+		goto fail;
 	if (nz(in->fingerprint) || in->peaks_len || in->gating_hist) {
 		struct db_stmt *s = db_prepare(c, "INSERT INTO track_analysis (track_id, fingerprint, peaks, gating_hist) "
 					       "VALUES ($1, $2, $3, $4)", e);
@@ -375,7 +379,7 @@ int catalog_track_add(struct catalog *cat, const struct catalog_track_input *in,
 		/* Inside a batch: its transaction, no retry (a failed statement spoilt it). */
 		bool dup = false;
 
-		ret = add_once(c, in, dups, ndups, out, &dup, false, e);
+		ret = add_once(cat, c, in, dups, ndups, out, &dup, false, e);
 		if (ret < 0 && !dup)
 			memset(out, 0, sizeof(*out));
 		db_release(c);
@@ -386,7 +390,7 @@ int catalog_track_add(struct catalog *cat, const struct catalog_track_input *in,
 		struct err tmp = ERR_INIT;
 		bool dup = false;
 
-		if (add_once(c, in, dups, ndups, out, &dup, true, &tmp) == 0) {
+		if (add_once(cat, c, in, dups, ndups, out, &dup, true, &tmp) == 0) {
 			ret = 0;
 			break;
 		}

@@ -333,7 +333,8 @@ static int update_album(struct db_conn *c, const char *id, const struct orphans 
 	spec.artist_id = artist;
 	if (catalog_album_ensure(c, &spec, now, album, e) < 0)
 		goto out;
-	if (catalog_exec_args(c, "UPDATE tracks SET album_id = $2 WHERE id = $1", e, 2, id, album) < 0)
+	if (catalog_exec_args(c, "UPDATE tracks SET album_id = $2, album_title = (SELECT title FROM albums WHERE id = $2) "
+				 "WHERE id = $1", e, 2, id, album) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -341,7 +342,8 @@ out:
 	return ret;
 }
 
-static int update_links(struct db_conn *c, const char *id, const struct catalog_track_patch *p, int64_t now,
+static int update_links(struct catalog *cat, struct db_conn *c, const char *id, const struct catalog_track_patch *p,
+			int64_t now,
 			struct err *e)
 {
 	char aid[ID_LEN + 1];
@@ -377,6 +379,10 @@ static int update_links(struct db_conn *c, const char *id, const struct catalog_
 			    catalog_genre_link(c, id, aid, (int)i, e) < 0)
 				return -1;
 	}
+	/* The text pages read (links.c), in the same transaction. */
+	if ((p->fields & (CATALOG_PATCH_ARTISTS | CATALOG_PATCH_COMPOSERS | CATALOG_PATCH_GENRES)) &&
+	    catalog_links_store(cat, c, id, e) < 0)
+		return -1;
 	return 0;
 }
 
@@ -398,7 +404,7 @@ int catalog_track_update(struct catalog *cat, const char *id, const struct catal
 	if (db_begin(c, e) < 0)
 		goto out;
 	if (orphans_collect(c, id, &o, e) < 0 || update_columns(c, id, p, now, e) < 0 ||
-	    update_links(c, id, p, now, e) < 0)
+	    update_links(cat, c, id, p, now, e) < 0)
 		goto out;
 	if ((p->fields & (CATALOG_PATCH_ALBUM | CATALOG_PATCH_ALBUM_ARTIST)) && update_album(c, id, &o, p, now, e) < 0)
 		goto out;

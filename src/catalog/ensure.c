@@ -129,8 +129,8 @@ static int album_insert(struct db_conn *c, const struct catalog_album_spec *a, c
 	id_new(id);
 	s = db_prepare(c, "INSERT INTO albums (id, title, sort_title, title_norm, sort_norm, artist_id, mbid, "
 			  "compilation, artist_inferred, year, date, label, disc_total, cover_hash, created_at, "
-			  "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-			  "$15) ON CONFLICT DO NOTHING", e);
+			  "updated_at, artist_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+			  "$14, $15, $15, (SELECT name FROM artists WHERE id = $6)) ON CONFLICT DO NOTHING", e);
 	if (!s)
 		return -1;
 	db_bind_str(s, 1, id);
@@ -207,7 +207,8 @@ static int album_inferred(struct db_conn *c, const struct catalog_album_spec *a,
 		memcpy(out, other, ID_LEN + 1);
 		return 1;
 	}
-	s = db_prepare(c, "UPDATE albums SET artist_id = $2, compilation = 1, updated_at = $3 WHERE id = $1", e);
+	s = db_prepare(c, "UPDATE albums SET artist_id = $2, artist_name = (SELECT name FROM artists WHERE id = $2), "
+			  "compilation = 1, updated_at = $3 WHERE id = $1", e);
 	if (!s)
 		return -1;
 	db_bind_str(s, 1, out);

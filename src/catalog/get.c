@@ -27,6 +27,7 @@ static int get_tracks(struct db_conn *c, struct catalog_page *p, const char *sql
 {
 	struct db_stmt *s = db_prepare(c, sql, e);
 	size_t cap = 0;
+	bool need_links = false; /* a track's links are not stored (see read.h) */
 	int rc;
 
 	if (!s)
@@ -46,18 +47,19 @@ static int get_tracks(struct db_conn *c, struct catalog_page *p, const char *sql
 			p->tracks = nt;
 			cap = ncap;
 		}
-		if (catalog_read_track(s, p->arena, &p->tracks[p->ntracks], e) < 0) {
-			rc = -1;
+		rc = catalog_read_track(s, p->arena, &p->tracks[p->ntracks], e);
+		if (rc < 0)
 			break;
-		}
+		need_links |= rc == 1;
 		p->ntracks++;
 	}
 	db_finalize(s);
 	if (rc < 0)
 		return -1;
-	return catalog_load_links(c, p->arena, p->tracks, p->ntracks, e);
+	return need_links ? catalog_load_links(c, p->arena, p->tracks, p->ntracks, e) : 0;
 }
 
+/* 0, or 1 for a track whose links are to be read from the link tables (see read.h); -1. */
 static int get_one(struct db_conn *c, enum catalog_kind kind, const char *id, struct catalog_page *p, struct err *e)
 {
 	struct db_stmt *s = NULL;
@@ -98,10 +100,14 @@ static int get_one(struct db_conn *c, enum catalog_kind kind, const char *id, st
 		break;
 	case CATALOG_TRACKS:
 		p->tracks = catalog_arena_alloc(p->arena, sizeof(*p->tracks));
-		if (!p->tracks || catalog_read_track(s, p->arena, p->tracks, e) < 0)
+		if (!p->tracks)
 			goto nomem;
+		rc = catalog_read_track(s, p->arena, p->tracks, e);
+		if (rc < 0)
+			goto out;
 		p->ntracks = 1;
-		break;
+		ret = rc; /* 1: its links are to be read (get_details) */
+		goto out;
 	case CATALOG_GENRES:
 		p->genres = catalog_arena_alloc(p->arena, sizeof(*p->genres));
 		if (!p->genres || catalog_read_genre(s, p->arena, p->genres, e) < 0)
@@ -158,7 +164,7 @@ static int artist_albums(struct db_conn *c, struct catalog_page *p, const char *
 }
 
 static int get_details(struct db_conn *c, enum catalog_kind kind, const char *id, struct catalog_page *p,
-		       struct err *e)
+		       bool need_links, struct err *e)
 {
 	switch (kind) {
 	case CATALOG_ARTISTS:
@@ -191,7 +197,7 @@ static int get_details(struct db_conn *c, enum catalog_kind kind, const char *id
 			return -1;
 		return 0;
 	case CATALOG_TRACKS:
-		return catalog_load_links(c, p->arena, p->tracks, 1, e);
+		return need_links ? catalog_load_links(c, p->arena, p->tracks, 1, e) : 0;
 	case CATALOG_GENRES:
 		/* Kept by the catalogue as tracks gain and lose genres (migration 0013). */
 		return count_of(c, "SELECT COALESCE((SELECT track_count FROM genre_counts WHERE genre_id = $1), 0)", id,
@@ -205,7 +211,7 @@ int catalog_get(struct catalog *cat, enum catalog_kind kind, const char *id, str
 {
 	struct catalog_page *p = NULL;
 	struct db_conn *c = NULL;
-	int ret = -1;
+	int rc, ret = -1;
 
 	*out = NULL;
 	if ((unsigned)kind > CATALOG_GENRES)
@@ -222,8 +228,8 @@ int catalog_get(struct catalog *cat, enum catalog_kind kind, const char *id, str
 		goto out;
 	if (db_begin_read(c, e) < 0)
 		goto out;
-	if (catalog_read_version(c, &p->version, e) < 0 || get_one(c, kind, id, p, e) < 0 ||
-	    get_details(c, kind, id, p, e) < 0 || db_commit(c, e) < 0)
+	if (catalog_read_version(c, &p->version, e) < 0 || (rc = get_one(c, kind, id, p, e)) < 0 ||
+	    get_details(c, kind, id, p, rc == 1, e) < 0 || db_commit(c, e) < 0)
 		goto out;
 	*out = p;
 	p = NULL;

@@ -82,6 +82,11 @@ int catalog_credit_add(struct db_conn *c, const char *track_id, const char *arti
 int catalog_genre_link(struct db_conn *c, const char *track_id, const char *genre_id, int position,
 		       struct err *e);
 
+/* links.c: rewrite the links `track_id` keeps in its row (migration 0015) from the link
+ * tables, in one statement; call it in the write transaction after adding or removing any of
+ * them. 0 or -1. */
+int catalog_links_store(struct catalog *cat, struct db_conn *c, const char *track_id, struct err *e);
+
 /* Field checks shared by add and update: ERR_INVALID naming `field`. */
 int catalog_check_text(const char *field, const char *s, size_t max_chars, bool required, struct err *e);
 int catalog_check_number(const char *field, long long v, long long max, struct err *e);

@@ -3,7 +3,8 @@
  * The SQL is assembled from the constant fragments below, chosen by the query's enums; every
  * value (filters, the cursor's key and id, the limit) is a bound parameter. Each sort has an
  * index on (key, id) (migration 0002), so a page costs one index range scan of `limit` rows
- * whatever the page's depth, plus one query for the page's credits and one for its genres. */
+ * whatever the page's depth; a track's credits and genres are stored in its row (links.c). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,8 +80,8 @@ static const char *const direct_from[] = {
 
 static const char *const page_join[] = {
 	[CATALOG_ARTISTS] = " JOIN artists a ON a.id = p.pid",
-	[CATALOG_ALBUMS] = " JOIN albums al ON al.id = p.pid JOIN artists ar ON ar.id = al.artist_id",
-	[CATALOG_TRACKS] = " JOIN tracks t ON t.id = p.pid JOIN albums al ON al.id = t.album_id",
+	[CATALOG_ALBUMS] = " JOIN albums al ON al.id = p.pid",
+	[CATALOG_TRACKS] = " JOIN tracks t ON t.id = p.pid",
 	[CATALOG_GENRES] = " JOIN genres g ON g.id = p.pid",
 };
 
@@ -104,6 +105,55 @@ struct builder {
 	bool oom;
 };
 
+/* Append the strings up to a NULL. The SQL is put together on every request from constant
+ * pieces; printf-style formatting of them cost more than SQLite's look-up of the statement. */
+static void adds(struct builder *b, ...)
+{
+	va_list ap;
+	const char *piece;
+
+	va_start(ap, b);
+	while ((piece = va_arg(ap, const char *)) != NULL)
+		if (buf_adds(&b->sql, piece) < 0)
+			b->oom = true;
+	va_end(ap);
+}
+
+/* Append "$n". */
+static void add_placeholder(struct builder *b, int n)
+{
+	char num[16];
+	int len = 0;
+
+	num[len++] = '$';
+	if (n >= 10)
+		num[len++] = (char)('0' + n / 10 % 10);
+	num[len++] = (char)('0' + n % 10);
+	if (buf_add(&b->sql, num, (size_t)len) < 0)
+		b->oom = true;
+}
+
+/* The strings up to a NULL, joined into out (cap bytes, always NUL-terminated; the fragments
+ * are short constants, far below the cap). */
+static void join(char *out, size_t cap, ...)
+{
+	va_list ap;
+	const char *piece;
+	size_t len = 0;
+
+	va_start(ap, cap);
+	while ((piece = va_arg(ap, const char *)) != NULL) {
+		size_t n = strlen(piece);
+
+		if (n > cap - 1 - len)
+			n = cap - 1 - len;
+		memcpy(out + len, piece, n);
+		len += n;
+	}
+	va_end(ap);
+	out[len] = '\0';
+}
+
 /* Add " WHERE "/" AND " and a fragment whose "%d"s all name the next parameter. */
 static void add_cond(struct builder *b, const char *fragment, int nparams, const struct param *p)
 {
@@ -122,8 +172,7 @@ static void add_cond(struct builder *b, const char *fragment, int nparams, const
 				which = 1;
 				f++;
 			}
-			if (buf_addf(&b->sql, "$%d", first + which) < 0)
-				b->oom = true;
+			add_placeholder(b, first + which);
 			continue;
 		}
 		if (buf_addch(&b->sql, *f) < 0)
@@ -278,6 +327,9 @@ static int run_list(struct db_conn *c, enum catalog_kind kind, const struct cata
 	char *qnorm = NULL, *qend = NULL, lastid[ID_LEN + 1] = "";
 	int64_t lastikey = 0;
 	size_t n = 0;
+	bool need_links = false; /* a track's links are not stored (see read.h) */
+	const char *dir = q->desc ? " DESC" : " ASC", *id;
+	size_t idlen;
 	int rc, ret = -1;
 	char frag[160];
 
@@ -292,15 +344,10 @@ static int run_list(struct db_conn *c, enum catalog_kind kind, const struct cata
 	memset(&b, 0, sizeof(b));
 	buf_init(&b.sql, 16 * 1024);
 	buf_init(&lastkey, CATALOG_CURSOR_TEXT_MAX * 4 + 16);
-	if (direct) {
-		if (buf_adds(&b.sql, k->select) < 0 || buf_addf(&b.sql, ", %s AS pkey", key) < 0 ||
-		    buf_adds(&b.sql, direct_from[kind]) < 0)
-			b.oom = true;
-	} else if (buf_adds(&b.sql, k->select) < 0 ||
-		   buf_addf(&b.sql, ", p.pkey FROM (SELECT %s AS pid, %s AS pkey", k->id, key) < 0 ||
-		   buf_adds(&b.sql, base_from[kind]) < 0) {
-		b.oom = true;
-	}
+	if (direct)
+		adds(&b, k->select, ", ", key, " AS pkey", direct_from[kind], NULL);
+	else
+		adds(&b, k->select, ", p.pkey FROM (SELECT ", k->id, " AS pid, ", key, " AS pkey", base_from[kind], NULL);
 	if (q->artist)
 		add_cond(&b, k->artist, 1, (struct param[]){ ptext(q->artist) });
 	if (q->album)
@@ -308,15 +355,15 @@ static int run_list(struct db_conn *c, enum catalog_kind kind, const struct cata
 	if (q->genre)
 		add_cond(&b, k->genre, 1, (struct param[]){ ptext(q->genre) });
 	if (q->year_from) {
-		snprintf(frag, sizeof(frag), "%s >= $%%d", k->year);
+		join(frag, sizeof(frag), k->year, " >= $%d", NULL);
 		add_cond(&b, frag, 1, (struct param[]){ pint(q->year_from) });
 	}
 	if (q->year_to) {
-		snprintf(frag, sizeof(frag), "%s <= $%%d", k->year);
+		join(frag, sizeof(frag), k->year, " <= $%d", NULL);
 		add_cond(&b, frag, 1, (struct param[]){ pint(q->year_to) });
 	}
 	if (q->added_since) {
-		snprintf(frag, sizeof(frag), "%s >= $%%d", k->added);
+		join(frag, sizeof(frag), k->added, " >= $%d", NULL);
 		add_cond(&b, frag, 1, (struct param[]){ pint(q->added_since) });
 	}
 	if (q->q && *q->q) {
@@ -327,26 +374,23 @@ static int run_list(struct db_conn *c, enum catalog_kind kind, const struct cata
 			/* A prefix is a range of the sorted names, so the name index serves it. */
 			qend = prefix_end(qnorm);
 			if (qend) {
-				snprintf(frag, sizeof(frag), "%s >= $%%d AND %s < $%%d+", k->name_norm, k->name_norm);
+				join(frag, sizeof(frag), k->name_norm, " >= $%d AND ", k->name_norm, " < $%d+", NULL);
 				add_cond(&b, frag, 2, (struct param[]){ ptext(qnorm), ptext(qend) });
 			} else {
-				snprintf(frag, sizeof(frag), "%s >= $%%d", k->name_norm);
+				join(frag, sizeof(frag), k->name_norm, " >= $%d", NULL);
 				add_cond(&b, frag, 1, (struct param[]){ ptext(qnorm) });
 			}
 		}
 	}
 	if (cur) {
-		snprintf(frag, sizeof(frag), "(%s, %s) %s ($%%d, $%%d+)", key, k->id, q->desc ? "<" : ">");
+		join(frag, sizeof(frag), "(", key, ", ", k->id, q->desc ? ") < ($%d, $%d+)" : ") > ($%d, $%d+)", NULL);
 		add_cond(&b, frag, 2,
 			 (struct param[]){ text ? ptext(cur->tkey) : pint(cur->ikey), ptext(cur->id) });
 	}
-	if (buf_addf(&b.sql, " ORDER BY %s %s, %s %s LIMIT $%d", key, q->desc ? "DESC" : "ASC", k->id,
-		     q->desc ? "DESC" : "ASC", b.n + 1) < 0)
-		b.oom = true;
-	if (!direct && (buf_addf(&b.sql, ") p%s", page_join[kind]) < 0 ||
-			buf_addf(&b.sql, " ORDER BY p.pkey %s, p.pid %s", q->desc ? "DESC" : "ASC",
-				 q->desc ? "DESC" : "ASC") < 0))
-		b.oom = true;
+	adds(&b, " ORDER BY ", key, dir, ", ", k->id, dir, " LIMIT ", NULL);
+	add_placeholder(&b, b.n + 1);
+	if (!direct)
+		adds(&b, ") p", page_join[kind], " ORDER BY p.pkey", dir, ", p.pid", dir, NULL);
 	b.params[b.n++] = pint(limit + 1);
 	if (b.oom) {
 		err_set(e, ERR_NOMEM, "out of memory");
@@ -389,9 +433,14 @@ static int run_list(struct db_conn *c, enum catalog_kind kind, const struct cata
 			}
 			break;
 		}
-		if (read_row(kind, s, p, n, e) < 0)
+		rc = read_row(kind, s, p, n, e);
+		if (rc < 0)
 			goto out;
-		snprintf(lastid, sizeof(lastid), "%s", db_col_text(s, 0) ? db_col_text(s, 0) : "");
+		need_links |= rc == 1;
+		id = db_col_text(s, 0);
+		idlen = id ? strnlen(id, ID_LEN) : 0;
+		memcpy(lastid, id ? id : "", idlen);
+		lastid[idlen] = '\0';
 		if (text) {
 			const char *kv = db_col_text(s, keycol);
 
@@ -408,7 +457,7 @@ static int run_list(struct db_conn *c, enum catalog_kind kind, const struct cata
 	if (rc < 0)
 		goto out;
 	set_count(kind, p, n);
-	if (kind == CATALOG_TRACKS && catalog_load_links(c, p->arena, p->tracks, n, e) < 0)
+	if (need_links && catalog_load_links(c, p->arena, p->tracks, n, e) < 0)
 		goto out;
 	ret = 0;
 out:

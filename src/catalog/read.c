@@ -26,6 +26,8 @@ int catalog_read_track(struct db_stmt *s, struct catalog_arena *a, struct catalo
 {
 	bool oom = false;
 	unsigned has = 0;
+	const char *credits, *genres;
+	int rc;
 
 	memset(t, 0, sizeof(*t));
 	t->id = col_str(s, 0, a, &oom);
@@ -67,8 +69,21 @@ int catalog_read_track(struct db_stmt *s, struct catalog_arena *a, struct catalo
 	t->cover_hash = col_str(s, 35, a, &oom);
 	t->created_at = db_col_int(s, 36);
 	t->updated_at = db_col_int(s, 37);
-	t->lyrics = col_str(s, 38, a, &oom);
-	return oom ? err_set(e, ERR_NOMEM, "out of memory") : 0;
+	t->lyrics = col_str(s, 40, a, &oom);
+	if (oom)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	credits = db_col_text(s, 38);
+	genres = db_col_text(s, 39);
+	if (!credits || !genres)
+		return 1;
+	rc = catalog_links_decode(a, credits, false, &t->artists, &t->nartists, e);
+	if (rc == 0)
+		rc = catalog_links_decode(a, genres, true, &t->genres, &t->ngenres, e);
+	if (rc == 1) {
+		t->artists = t->genres = NULL;
+		t->nartists = t->ngenres = 0;
+	}
+	return rc;
 }
 
 int catalog_read_album(struct db_stmt *s, struct catalog_arena *a, struct catalog_album *al, struct err *e)

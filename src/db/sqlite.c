@@ -52,7 +52,13 @@ struct sq_conn {
 	unsigned ncache;
 	uint64_t tick;       /* orders cache entries by last use */
 	bool read_tx;        /* inside db_begin_read: statements that write are refused */
+	sqlite3_stmt *tx[4]; /* enum sq_tx, prepared on first use (closed with the connection) */
 };
+
+/* The statements that start and end transactions, run on every request: sqlite3_exec parsed
+ * each anew (a tokenizer, parser and code generator run twice per browse answer). */
+enum sq_tx { SQ_BEGIN, SQ_BEGIN_IMMEDIATE, SQ_COMMIT, SQ_ROLLBACK };
+static const char *const sq_tx_sql[] = { "BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK" };
 
 struct sq_stmt {
 	struct db_stmt base;
@@ -417,6 +423,28 @@ static int sq_exec_sql(struct sq_conn *c, const char *sql, struct err *e)
 	return -1;
 }
 
+/* Run one of the transaction statements: what sq_exec_sql(c, sq_tx_sql[which]) does. */
+static int sq_tx_run(struct sq_conn *c, enum sq_tx which, struct err *e)
+{
+	sqlite3_stmt *st = c->tx[which];
+	int rc;
+
+	if (!st) {
+		rc = sqlite3_prepare_v3(c->h, sq_tx_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+		if (rc != SQLITE_OK)
+			return sq_exec_sql(c, sq_tx_sql[which], e);
+		c->tx[which] = st;
+	}
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	rc = sqlite3_extended_errcode(c->h);
+	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+		return err_set(e, ERR_TIMEOUT, "%s (gave up waiting for the lock)", sqlite3_errmsg(c->h));
+	return db_err_backend(e, sq_code(rc), NULL, sqlite3_errmsg(c->h));
+}
+
 static int sq_read_only_refused(struct err *e)
 {
 	return err_set(e, ERR_INTERNAL, "attempt to write in a read-only transaction");
@@ -465,8 +493,8 @@ static int sq_begin(struct db_conn *base, enum db_tx_mode mode, struct err *e)
 	struct sq_conn *c = (struct sq_conn *)base;
 
 	if (mode == DB_TX_WRITE)
-		return sq_exec_sql(c, "BEGIN IMMEDIATE", e);
-	if (sq_exec_sql(c, "BEGIN", e) < 0)
+		return sq_tx_run(c, SQ_BEGIN_IMMEDIATE, e);
+	if (sq_tx_run(c, SQ_BEGIN, e) < 0)
 		return -1;
 	/* Writes are refused statement by statement (sqlite3_stmt_readonly in sq_step and
 	 * sq_exec), not with PRAGMA query_only: flipping a flag pragma expires every prepared
@@ -479,7 +507,7 @@ static int sq_begin(struct db_conn *base, enum db_tx_mode mode, struct err *e)
 static int sq_commit(struct db_conn *base, struct err *e)
 {
 	struct sq_conn *c = (struct sq_conn *)base;
-	int ret = sq_exec_sql(c, "COMMIT", e);
+	int ret = sq_tx_run(c, SQ_COMMIT, e);
 
 	/* A failed COMMIT (a deferred foreign key) leaves SQLite's transaction open;
 	 * PostgreSQL's is gone. Make SQLite's gone too. */
@@ -492,7 +520,7 @@ static int sq_commit(struct db_conn *base, struct err *e)
 static int sq_rollback(struct db_conn *base, struct err *e)
 {
 	struct sq_conn *c = (struct sq_conn *)base;
-	int ret = sq_exec_sql(c, "ROLLBACK", e);
+	int ret = sq_tx_run(c, SQ_ROLLBACK, e);
 
 	sq_read_tx_end(c);
 	return ret;

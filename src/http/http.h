@@ -132,6 +132,11 @@ void http_res_json(struct http_req *req, int status, json_t *body);
 /* A body of `len` bytes, copied; `content_type` may be NULL for none (e.g. 204). */
 void http_res_send(struct http_req *req, int status, const char *content_type, const void *body, size_t len);
 
+/* A body of `len` bytes that the response takes over: `body` (from malloc) is sent without a copy
+ * and freed when the request is done, or at once when the request was answered already. For
+ * large built answers (a page of the catalogue is 50 KB). */
+void http_res_send_owned(struct http_req *req, int status, const char *content_type, char *body, size_t len);
+
 /* An RFC 9457 problem (application/problem+json) with "type", "title", "status", "detail" and
  * "instance" (the request id). `detail` may be NULL. */
 void http_res_problem(struct http_req *req, int status, const char *title, const char *detail);

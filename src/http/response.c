@@ -3,6 +3,7 @@
  */
 #include "http/internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -233,6 +234,27 @@ void http_res_send(struct http_req *req, int status, const char *content_type, c
 	if (content_type)
 		content_type = h2o_strdup(req->mem, content_type, SIZE_MAX).base;
 	record(req, status, content_type, body, len, true);
+}
+
+static void free_owned(void *p)
+{
+	free(*(char **)p);
+}
+
+void http_res_send_owned(struct http_req *req, int status, const char *content_type, char *body, size_t len)
+{
+	char **hold;
+
+	if (!claim(req, "http_res_send_owned")) {
+		free(body);
+		return;
+	}
+	/* Freed with the request's memory, after the loop has sent it. */
+	hold = h2o_mem_alloc_shared(req->mem, sizeof(*hold), free_owned);
+	*hold = body;
+	if (content_type)
+		content_type = h2o_strdup(req->mem, content_type, SIZE_MAX).base;
+	record(req, status, content_type, body, len, false);
 }
 
 void http_res_json(struct http_req *req, int status, json_t *body)

@@ -906,6 +906,112 @@ static void test_album_gain_from_analyses(void **state)
 	assert_true(isnan(album_gain_of(other.id, &peak)));
 }
 
+/* Pages read a track's links and album title, and an album's artist name, from copies kept in
+ * their rows (migration 0015); a row without them (an older build wrote it) is read from the
+ * tables. Both must give the same page, after adds, patches and an album turning compilation. */
+static void same_refs(const struct catalog_ref *a, size_t na, const struct catalog_ref *b, size_t nb)
+{
+	assert_int_equal(na, nb);
+	for (size_t i = 0; i < na; i++) {
+		assert_string_equal(a[i].id, b[i].id);
+		assert_string_equal(a[i].name, b[i].name);
+		assert_true((a[i].role == NULL) == (b[i].role == NULL));
+		if (a[i].role)
+			assert_string_equal(a[i].role, b[i].role);
+	}
+}
+
+static struct catalog_page *list_all(enum catalog_kind kind)
+{
+	struct catalog_query q = { .limit = CATALOG_LIMIT_MAX };
+	struct catalog_page *p = NULL;
+	struct err e = ERR_INIT;
+
+	if (catalog_list(cat, kind, &q, &p, &e) < 0)
+		fail_msg("catalog_list: %s", e.msg);
+	return p;
+}
+
+static void test_stored_copies_match_the_tables(void **state)
+{
+	struct fx *f = *state;
+	struct catalog_track_added a, b, c;
+	struct catalog_artist_input artists[3] = {
+		{ "Zed;:x", NULL, NULL, CATALOG_ROLE_MAIN },
+		{ "Feat: 2", NULL, NULL, CATALOG_ROLE_FEATURED },
+		{ "Alpha", NULL, NULL, CATALOG_ROLE_FEATURED },
+	};
+	const char *genres[3] = { "Zeta", "Alpha;9:", "Mid\x01" };
+	const char *composers[2] = { "Comp B", "Comp A" };
+	struct catalog_track_patch p;
+	struct catalog_page *pages[2][2];
+	struct err e = ERR_INIT;
+	struct db_conn *conn;
+
+	add_ok(&(struct spec){ .title = "1", .artist = "P", .album = "Mix", .genre = "Pop" }, &a);
+	add_ok(&(struct spec){ .title = "2", .artist = "Q", .album = "Mix" }, &b); /* Mix turns compilation */
+	add_ok(&(struct spec){ .title = "3", .artist = "Ünï", .album = "Solo", .genre = "Rock" }, &c);
+	memset(&p, 0, sizeof(p));
+	p.fields = CATALOG_PATCH_ARTISTS | CATALOG_PATCH_COMPOSERS | CATALOG_PATCH_GENRES | CATALOG_PATCH_ALBUM;
+	p.artists = artists;
+	p.nartists = 3;
+	p.composers = composers;
+	p.ncomposers = 2;
+	p.genres = genres;
+	p.ngenres = 3;
+	p.album = "Elsewhere";
+	if (catalog_track_update(cat, c.id, &p, &e) < 0)
+		fail_msg("update: %s", e.msg);
+	memset(&p, 0, sizeof(p));
+	p.fields = CATALOG_PATCH_GENRES;
+	if (catalog_track_update(cat, a.id, &p, &e) < 0)
+		fail_msg("update: %s", e.msg);
+	assert_int_equal(count(f, "SELECT count(*) FROM tracks WHERE credits IS NULL OR genre_links IS NULL "
+				  "OR album_title IS NULL"), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM albums WHERE artist_name IS NULL"), 0);
+	for (int round = 0; round < 2; round++) {
+		pages[round][0] = list_all(CATALOG_TRACKS);
+		pages[round][1] = list_all(CATALOG_ALBUMS);
+		conn = fx_acquire(f);
+		fx_exec(conn, "UPDATE tracks SET credits = NULL, genre_links = NULL, album_title = NULL");
+		fx_exec(conn, "UPDATE albums SET artist_name = NULL");
+		db_release(conn);
+	}
+	assert_int_equal(pages[0][0]->ntracks, 3);
+	assert_int_equal(pages[1][0]->ntracks, 3);
+	for (size_t i = 0; i < 3; i++) {
+		const struct catalog_track *x = &pages[0][0]->tracks[i], *y = &pages[1][0]->tracks[i];
+
+		assert_string_equal(x->id, y->id);
+		assert_string_equal(x->album.name, y->album.name);
+		same_refs(x->artists, x->nartists, y->artists, y->nartists);
+		same_refs(x->genres, x->ngenres, y->genres, y->ngenres);
+		if (strcmp(x->id, c.id) == 0) {
+			assert_int_equal(x->nartists, 5);
+			assert_string_equal(x->artists[0].name, "Zed;:x");
+			assert_string_equal(x->artists[1].name, "Feat: 2");
+			assert_string_equal(x->artists[3].name, "Comp B");
+			assert_string_equal(x->artists[4].role, "composer");
+			assert_int_equal(x->ngenres, 3);
+			assert_string_equal(x->genres[2].name, "Mid\x01");
+			assert_string_equal(x->album.name, "Elsewhere");
+		} else if (strcmp(x->id, a.id) == 0) {
+			assert_int_equal(x->ngenres, 0);
+		}
+	}
+	assert_int_equal(pages[0][1]->nalbums, pages[1][1]->nalbums);
+	for (size_t i = 0; i < pages[0][1]->nalbums; i++) {
+		assert_string_equal(pages[0][1]->albums[i].id, pages[1][1]->albums[i].id);
+		assert_string_equal(pages[0][1]->albums[i].artist.name, pages[1][1]->albums[i].artist.name);
+		if (strcmp(pages[0][1]->albums[i].title, "Mix") == 0)
+			assert_string_equal(pages[0][1]->albums[i].artist.name, CATALOG_VARIOUS_ARTISTS);
+	}
+	for (int round = 0; round < 2; round++) {
+		catalog_page_free(pages[round][0]);
+		catalog_page_free(pages[round][1]);
+	}
+}
+
 #define T(fn) cmocka_unit_test_setup(fn, wipe)
 
 int main(void)
@@ -926,6 +1032,7 @@ int main(void)
 		T(test_list_refuses_bad_queries),
 		T(test_album_tracks_in_disc_order),
 		T(test_album_gain_from_analyses),
+		T(test_stored_copies_match_the_tables),
 	};
 	int failed = 0;
 

@@ -191,6 +191,74 @@ static void test_nesting_and_commas(void **state)
 	jsonw_release(&w);
 }
 
+/* A member in one call writes what the key and the value's own call write, in every position
+ * (first in an object, after a value, after a nested object), with strings that take the fast
+ * path and strings that need escapes or a UTF-8 check; and it fails where they fail. */
+static void test_members_in_one_call(void **state)
+{
+	static const char *const strs[] = {
+		"", "plain", "quote \" and backslash \\", "\b\f\n\r\t\x01", "Árvore 夜 🎵", NULL,
+	};
+	static const int64_t ints[] = { 0, 7, -1, INT64_MAX, INT64_MIN };
+	static const double reals[] = { 0.0, -21.7, 1e20, 1.25e-7, NAN };
+
+	(void)state;
+	for (size_t round = 0; round < 2; round++) {
+		struct jsonw a, b;
+
+		jsonw_init(&a, 0);
+		jsonw_init(&b, 0);
+		jsonw_obj_begin(&a);
+		jsonw_obj_begin(&b);
+		for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+			jsonw_member_str(&a, JSONW_QUOTED_KEY("s"), strs[i]);
+			JSONW_KEY(&b, "s");
+			jsonw_str(&b, strs[i]);
+			if (round) {
+				jsonw_member_raw(&a, JSONW_QUOTED_KEY("o"), "{", 1);
+				JSONW_KEY(&b, "o");
+				jsonw_obj_begin(&b);
+			}
+		}
+		for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+			jsonw_member_int(&a, JSONW_QUOTED_KEY("i"), ints[i]);
+			JSONW_KEY(&b, "i");
+			jsonw_int(&b, ints[i]);
+		}
+		for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
+			jsonw_member_real(&a, JSONW_QUOTED_KEY("r"), reals[i]);
+			JSONW_KEY(&b, "r");
+			jsonw_real(&b, reals[i]);
+		}
+		jsonw_member_raw(&a, JSONW_QUOTED_KEY("n"), "null", 4);
+		JSONW_KEY(&b, "n");
+		jsonw_null(&b);
+		jsonw_obj_end(&a);
+		jsonw_obj_end(&b);
+		assert_false(a.failed);
+		assert_false(b.failed);
+		assert_string_equal(buf_str(&a.buf), buf_str(&b.buf));
+		assert_int_equal(a.buf.len, strlen(buf_str(&a.buf)));
+		jsonw_release(&a);
+		jsonw_release(&b);
+	}
+
+	struct jsonw w;
+
+	jsonw_init(&w, 0);
+	jsonw_obj_begin(&w);
+	jsonw_member_str(&w, JSONW_QUOTED_KEY("bad"), "bad \xff");
+	assert_true(w.failed);
+	jsonw_release(&w);
+	jsonw_init(&w, 16);
+	jsonw_obj_begin(&w);
+	jsonw_member_str(&w, JSONW_QUOTED_KEY("long"), "0123456789");
+	assert_true(w.failed);
+	jsonw_member_int(&w, JSONW_QUOTED_KEY("i"), 1);
+	assert_true(w.buf.len <= 16);
+	jsonw_release(&w);
+}
+
 static void test_failures_are_sticky(void **state)
 {
 	struct jsonw w;
@@ -230,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_reals_formatter),
 		cmocka_unit_test(test_nesting_and_commas),
+		cmocka_unit_test(test_members_in_one_call),
 		cmocka_unit_test(test_failures_are_sticky),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
