@@ -1,7 +1,8 @@
 /* probe.c — identify an audio file and check that it is whole before ingest accepts it.
  *
  * Three reads beyond the headers, each bounded: the first packets are decoded (a file that
- * fails there is corrupt), the last few seconds of packets are read (a file cut short ends
+ * fails there is corrupt; four frames, or one for FLAC, whose frames stand alone — damage
+ * further in is the full decode's to find, as anywhere else in a file), the last few seconds of packets are read (a file cut short ends
  * well before its header's duration — FLAC's STREAMINFO and MP3's Xing frame both keep
  * announcing the original length), and, only when the header has no duration or merely
  * estimates it from the bit rate, every packet is read (not decoded) to count it.
@@ -17,6 +18,7 @@
 
 #define FIRST_PACKETS 64   /* packets decoded up front at most */
 #define FIRST_FRAMES 4     /* frames that must decode for the start to count as sound */
+#define FIRST_FRAMES_FLAC 1 /* a FLAC frame stands alone (sync code, its own header CRC) */
 #define TAIL_MS 5000       /* how far before the announced end the tail check starts */
 
 /* Decode the first frames. 0 when they decode (*frames gets how many did), -1 otherwise. */
@@ -30,6 +32,8 @@ static int decode_start(AVFormatContext *fmt, int stream, struct media_av_guard 
 	int r, sent = 0, ret = -1;
 	char msg[128];
 
+	int want = par->codec_id == AV_CODEC_ID_FLAC ? FIRST_FRAMES_FLAC : FIRST_FRAMES;
+
 	*frames = 0;
 	if (!c || !pkt || !frame) {
 		err_set(e, ERR_NOMEM, "out of memory");
@@ -39,7 +43,7 @@ static int decode_start(AVFormatContext *fmt, int stream, struct media_av_guard 
 	c->pkt_timebase = fmt->streams[stream]->time_base;
 	if ((r = avcodec_parameters_to_context(c, par)) < 0 || (r = avcodec_open2(c, codec, NULL)) < 0)
 		goto corrupt;
-	while (*frames < FIRST_FRAMES) {
+	while (*frames < want) {
 		r = avcodec_receive_frame(c, frame);
 		if (r == 0) {
 			if (frame->nb_samples > 0)
