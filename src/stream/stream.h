@@ -139,9 +139,9 @@ struct stream_analysis {
 	struct err err;
 };
 
-/* Run the ladder for `track_id` on the audio file at `path` (`lossless` and `bits` say
- * whether a FLAC rung applies: never from a lossy source), store the objects, replace the
- * rows and mark the track ready; when `analysis` is not NULL, also analyse the same decode
+/* Run the ladder for `track_id` on the audio file at `path` (a FLAC rung only when the
+ * decoder says the source is lossless, at most 24 bits: never from a lossy source), store the
+ * objects, replace the rows and mark the track ready; when `analysis` is not NULL, also analyse the same decode
  * into it (see above). `progress` may be NULL. On failure nothing new is visible
  * in the db (objects of a failed run may have been overwritten: the previous rows then
  * still describe the previous key, which is reused, but sizes may not match — the track
