@@ -443,8 +443,29 @@ PY
 # pct_ms P: the P% latency of wrk --latency output on stdin, in milliseconds.
 pct_ms() { awk -v p="$1%" '$1 == p {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v}'; }
 
+# browse_row NAME PID WRK-ARGS…: ROUNDS wrk runs of DURATION s at 64 connections; prints the
+# medians of req/s, p50, p99 and the server's CPU per answer (utime + stime of PID around each run
+# ÷ its requests), which depends far less on the machine's load than latency does.
+browse_row() {
+	local name=$1 pid=$2 c0 c1 n tck
+	shift 2
+	tck=$(getconf CLK_TCK)
+	: >"$work/browse"
+	for _ in $(seq 1 "$ROUNDS"); do
+		c0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+		wrk -t1 -c64 -d"${DURATION}s" --latency "$@" >"$work/browse.out" 2>&1
+		c1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+		if grep -q 'Non-2xx' "$work/browse.out"; then echo "warning: $name answered errors"; fi
+		n=$(awk '/requests in/ {print $1}' "$work/browse.out")
+		echo "$(awk '/^Requests\/sec:/ {print $2}' "$work/browse.out") $(pct_ms 50 <"$work/browse.out") $(pct_ms 99 <"$work/browse.out") $(echo "($c1 - $c0) * 1000000 / $tck / $n" | bc -l)" >>"$work/browse"
+	done
+	printf '%-34s %10.0f %9.2f %9.2f %8.0f\n' "$name" "$(cut -d' ' -f1 "$work/browse" | median)" \
+		"$(cut -d' ' -f2 "$work/browse" | median)" "$(cut -d' ' -f3 "$work/browse" | median)" \
+		"$(cut -d' ' -f4 "$work/browse" | median)"
+}
+
 bench_browse() {
-	local tracks=${BROWSE_TRACKS:-100000} tp tok base pid kind id url name rss
+	local tracks=${BROWSE_TRACKS:-100000} tp tok base pid kind id url name rss pages
 	echo "== browse: list and get of each resource, $tracks tracks, wrk -t1 -c64 (target: p99 < 5 ms, RSS < 64 MiB) =="
 	tp=$(free_port)
 	# Seeded before the server starts, into the folder start_tonearm serves.
@@ -456,7 +477,7 @@ bench_browse() {
 	tok=$(curl -fsS -H 'content-type: application/json' -d '{"username":"admin","password":"bench admin password 1"}' \
 		"$base/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 	echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS rounds of ${DURATION}s per URL, medians"
-	printf '%-22s %10s %9s %9s\n' "request" "req/s" "p50 ms" "p99 ms"
+	printf '%-34s %10s %9s %9s %8s\n' "request" "req/s" "p50 ms" "p99 ms" "CPU µs"
 	for kind in tracks albums artists genres; do
 		# A get of the first item by name: an ordinary row (an album of about ten tracks, an
 		# artist of a few albums, a genre of some 3,000 tracks).
@@ -464,21 +485,46 @@ bench_browse() {
 			python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
 		for url in "$kind?limit=50" "$kind/$id"; do
 			name="GET /$kind"; [[ $url == *\?* ]] && name="$name?limit=50" || name="$name/{id}"
-			: >"$work/browse"
-			for _ in $(seq 1 "$ROUNDS"); do
-				wrk -t1 -c64 -d"${DURATION}s" --latency -H "authorization: Bearer $tok" "$base/$url" >"$work/browse.out" 2>&1
-				if grep -q 'Non-2xx' "$work/browse.out"; then echo "warning: $name answered errors"; fi
-				echo "$(awk '/^Requests\/sec:/ {print $2}' "$work/browse.out") $(pct_ms 50 <"$work/browse.out") $(pct_ms 99 <"$work/browse.out")" >>"$work/browse"
-			done
-			printf '%-22s %10.0f %9.2f %9.2f\n' "$name" "$(cut -d' ' -f1 "$work/browse" | median)" \
-				"$(cut -d' ' -f2 "$work/browse" | median)" "$(cut -d' ' -f3 "$work/browse" | median)"
+			browse_row "$name" "$pid" -H "authorization: Bearer $tok" "$base/$url"
 		done
 	done
+	# The row above asks for one page again and again: after the first answer its 50 tracks'
+	# JSON is kept (src/api/track_json.c). Here each request is one of 2,000 pages spread over
+	# the whole catalogue, 100,000 tracks of JSON against the 16 MiB kept by default (about
+	# 15,000 tracks): most tracks are read and written anew, as on a server just started.
+	pages=${BROWSE_PAGES:-2000}
+	python3 - "$base" "$tok" "$pages" >"$work/pages" <<'PY'
+import http.client, json, sys, urllib.parse
+base, tok, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+u = urllib.parse.urlsplit(base)
+conn = http.client.HTTPConnection(u.hostname, u.port)
+path, cursor, step = u.path + "/tracks?limit=50", None, 0
+while True:
+    p = path + ("&cursor=" + urllib.parse.quote(cursor) if cursor else "")
+    conn.request("GET", p, headers={"authorization": "Bearer " + tok})
+    page = json.loads(conn.getresponse().read())
+    print(p)
+    cursor = page["next_cursor"]
+    step += 1
+    if not cursor or step >= n:
+        break
+PY
+	# The walk keeps the first n pages' paths: with n = 2,000 and 100,000 tracks, every page.
+	cat >"$work/pages.lua" <<LUA
+local paths = {}
+for line in io.lines("$work/pages") do paths[#paths + 1] = line end
+math.randomseed(7)
+request = function() return wrk.format("GET", paths[math.random(#paths)]) end
+LUA
+	browse_row "GET /tracks?limit=50, $(wc -l <"$work/pages") pages" "$pid" -s "$work/pages.lua" \
+		-H "authorization: Bearer $tok" "http://127.0.0.1:$tp"
+	curl -fsS "http://127.0.0.1:$tp/metrics" | awk '/^tonearm_track_json_cache_(hits_total|misses_total|entries|bytes) / {printf "%s %s  ", $1, $2} END {print ""}'
 	rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 	printf 'server RSS after the runs: %.1f MiB (target < 64 MiB)\n' "$(echo "$rss / 1024" | bc -l)"
 	echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "reproduce: ROUNDS=$ROUNDS DURATION=$DURATION bench/run.sh browse  (or by hand: tonearm seed --tracks $tracks --data D;"
-	echo "  tonearm serve --data D; wrk -t1 -c64 -d10s --latency -H \"authorization: Bearer \$TOKEN\" URL)"
+	echo "  tonearm serve --data D; wrk -t1 -c64 -d10s --latency -H \"authorization: Bearer \$TOKEN\" URL;"
+	echo "  TONEARM_TRACK_JSON_CACHE=0 for a server that keeps no track JSON)"
 }
 
 bench_transcode() {

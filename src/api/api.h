@@ -40,6 +40,7 @@ struct api {
 	int64_t verify_ttl_ms;   /* e-mail verification links live this long (0: 24 h) */
 	int64_t reset_ttl_ms;    /* password reset links live this long (0: 1 h) */
 	char issuer[256];        /* OAuth issuer / public base URL, no trailing '/' (api_oauth_set_issuer) */
+	struct revcache *track_json; /* tracks' list JSON by id and row revision (base/revcache.h); NULL: none */
 };
 
 struct jsonw;

@@ -97,6 +97,7 @@ static void list(struct http_req *req, void *app, enum catalog_kind kind)
 	struct catalog_page *p = NULL;
 	struct err e = ERR_INIT;
 	struct jsonw w;
+	struct api_track_json tj;
 	size_t n;
 
 	if (api_catalog_query(req, &q, &e) < 0) {
@@ -105,7 +106,17 @@ static void list(struct http_req *req, void *app, enum catalog_kind kind)
 	}
 	if (not_modified(req, a))
 		return;
+	if (api_track_json_begin(&tj, kind == CATALOG_TRACKS ? a->track_json : NULL,
+				 (size_t)(q.limit ? q.limit : CATALOG_LIMIT_DEFAULT)) < 0) {
+		http_res_problem(req, 500, "Internal Server Error", "out of memory");
+		return;
+	}
+	if (tj.cache) {
+		q.known = api_track_json_known;
+		q.known_ud = &tj;
+	}
 	if (catalog_list(a->catalog, kind, &q, &p, &e) < 0) {
+		api_track_json_end(&tj);
 		http_res_err(req, &e);
 		return;
 	}
@@ -121,7 +132,7 @@ static void list(struct http_req *req, void *app, enum catalog_kind kind)
 		switch (kind) {
 		case CATALOG_ARTISTS: api_artist_write(&w, &p->artists[i], 0, false); break;
 		case CATALOG_ALBUMS: api_album_write(&w, &p->albums[i], 0, false); break;
-		case CATALOG_TRACKS: api_track_write(&w, &p->tracks[i], 0, false); break;
+		case CATALOG_TRACKS: api_track_json_write(&w, &tj, i, &p->tracks[i]); break;
 		case CATALOG_GENRES: api_genre_write(&w, &p->genres[i], 0, false); break;
 		}
 	}
@@ -131,6 +142,7 @@ static void list(struct http_req *req, void *app, enum catalog_kind kind)
 	jsonw_obj_end(&w);
 	send_page(req, p->version, &w);
 	jsonw_release(&w);
+	api_track_json_end(&tj);
 	catalog_page_free(p);
 }
 
@@ -469,5 +481,6 @@ void api_track_delete(struct http_req *req, void *app)
 	for (size_t i = 0; i < keys.n; i++)
 		delete_objects(a, http_req_id(req), keys.keys[i]);
 	catalog_keys_release(&keys);
+	api_track_json_forget(a, http_req_param(req, "id"));
 	http_res_send(req, 204, NULL, NULL, 0);
 }

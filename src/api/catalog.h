@@ -30,6 +30,36 @@ void api_track_delete(struct http_req *req, void *app);
 void api_genres_list(struct http_req *req, void *app);
 void api_genre_get(struct http_req *req, void *app);
 
+/* ---- track_json.c: tracks' JSON kept under their rows' revisions ---- */
+
+struct api;
+struct revcache;
+
+/* Make a->track_json, a cache of at most max_bytes (0: none, a->track_json NULL), and its
+ * metrics in a->metrics. -1 (ERR_NOMEM) when memory runs out. */
+int api_track_json_cache(struct api *a, size_t max_bytes, struct err *e);
+
+/* One page's use of the cache: set catalog_query.known = api_track_json_known and known_ud =
+ * the struct, list, then write track i with api_track_json_write (the kept text when the
+ * catalogue left it known, else written and kept). With a NULL cache, begin sets nothing up:
+ * leave catalog_query.known NULL and every track is written. */
+struct revcache_entry;
+struct api_track_json {
+	struct revcache *cache;
+	struct {
+		struct revcache_entry *held; /* the known track's entry, held until _end */
+		const char *text;
+		size_t len;
+	} *known;                            /* by position in the page */
+	size_t nknown;
+};
+int api_track_json_begin(struct api_track_json *tj, struct revcache *cache, size_t limit);
+void api_track_json_end(struct api_track_json *tj);
+bool api_track_json_known(void *ud, size_t i, const char *id, int64_t rev);
+void api_track_json_write(struct jsonw *w, struct api_track_json *tj, size_t i, const struct catalog_track *t);
+/* A deleted track's text is dropped (it could never be asked for again; this frees it now). */
+void api_track_json_forget(struct api *a, const char *id);
+
 /* ---- catalog_json.c: the JSON shapes and the query parameters ---- */
 
 /* Write one row as a JSON object into `w`. `full` adds what only a get shows (lyrics,

@@ -112,6 +112,7 @@
 	X(ladder,           STRING,   "aac:64,aac:128,aac:256,flac", 0, 0, NULL,                    "renditions per track: aac:KBPS (16-320) rungs and flac (lossless sources only)") \
 	X(segment_seconds,  INT,      "6",              1, 30,             NULL,                    "HLS segment length, seconds (cut on the AAC frame grid, aligned across renditions)") \
 	X(live_cache_max,   SIZE,     "1GiB",           0, CONFIG_TIB,     NULL,                    "most the on-the-fly transcodes kept under live/ may take; the oldest go past it (0 = keep none)") \
+	X(track_json_cache, SIZE,     "16MiB",          0, CONFIG_GIB,     NULL,                    "most memory the rendered JSON of tracks kept for browse pages may take (0 = keep none)") \
 	X(master_key,       SECRET,   "",               0, 0,              NULL,                    "64 hex chars wrapping the per-track stream keys; \"\" = <data>/master.key (made once; set it with S3/PostgreSQL)")
 
 enum config_key {

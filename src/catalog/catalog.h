@@ -282,6 +282,12 @@ struct catalog_track {
 	bool lossless;
 	int64_t file_size;
 	int64_t created_at, updated_at;
+	/* The row's revision (migration 0016: the database changes it with every write of the row,
+	 * and everything above is in the row), set in lists that ask `known` (below); 0 when not
+	 * read, or when the row lacks its stored copies and must not be kept. */
+	int64_t rev;
+	/* The list's `known` answered true for (id, rev): only id and rev are set. */
+	bool known;
 };
 
 /* A list page or a get result. Everything it points to lives inside it. */
@@ -314,6 +320,14 @@ struct catalog_query {
 	int64_t added_since;         /* ms, inclusive; 0: no bound */
 	const char *q;               /* prefix of the normalised name or title, or NULL */
 	const char *cursor;          /* from a previous page's next_cursor, or NULL */
+	/* Tracks only, for a caller that keeps what it made of tracks it read before (the API's
+	 * rendered JSON): asked for each track of the page, by its position, id and revision
+	 * (rev > 0), before the track is read; true leaves the track as its id and rev alone
+	 * (catalog_track.known) and saves reading it. The page is then two queries on one
+	 * snapshot: ids and revisions, then the rows of the tracks the caller did not know. NULL:
+	 * every track is read. Called from the calling thread, inside the page's transaction. */
+	bool (*known)(void *ud, size_t i, const char *id, int64_t rev);
+	void *known_ud;
 };
 
 /* List one page, in keyset order (sort key, then id) starting after the cursor. A cursor

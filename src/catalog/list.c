@@ -45,7 +45,7 @@ static const struct kind_spec specs[] = {
 		"al.year", "al.created_at", "al.title_norm",
 	},
 	[CATALOG_TRACKS] = {
-		"tracks", "SELECT " CATALOG_TRACK_COLS ", NULL", "t.id",
+		"tracks", "SELECT " CATALOG_TRACK_COLS ", NULL, " CATALOG_TRACK_REV, "t.id",
 		{ "t.title_norm", "t.sort_norm", "t.year", "t.created_at" }, { true, true, false, false },
 		"t.id IN (SELECT ta.track_id FROM track_artists ta WHERE ta.artist_id = $%d)",
 		"t.album_id = $%d",
@@ -284,7 +284,12 @@ static int read_row(enum catalog_kind kind, struct db_stmt *s, struct catalog_pa
 	switch (kind) {
 	case CATALOG_ARTISTS: return catalog_read_artist(s, p->arena, &p->artists[i], e);
 	case CATALOG_ALBUMS: return catalog_read_album(s, p->arena, &p->albums[i], e);
-	case CATALOG_TRACKS: return catalog_read_track(s, p->arena, &p->tracks[i], e);
+	case CATALOG_TRACKS: {
+		int rc = catalog_read_track(s, p->arena, &p->tracks[i], e);
+
+		p->tracks[i].rev = db_col_int(s, CATALOG_TRACK_NCOLS); /* the select's CATALOG_TRACK_REV */
+		return rc;
+	}
 	case CATALOG_GENRES: return catalog_read_genre(s, p->arena, &p->genres[i], e);
 	}
 	return err_set(e, ERR_INTERNAL, "unknown kind");
@@ -313,6 +318,25 @@ static void set_count(enum catalog_kind kind, struct catalog_page *p, size_t n)
 	}
 }
 
+/* A row of the ids-and-revisions form: the track's id and rev, and whether the caller knows
+ * it (else *unknown is counted up, and the row is read later). */
+static int ask_row(const struct catalog_query *q, struct db_stmt *s, struct catalog_page *p, size_t i,
+		   size_t *unknown, struct err *e)
+{
+	struct catalog_track *t = &p->tracks[i];
+	bool oom = false;
+
+	memset(t, 0, sizeof(*t));
+	t->id = catalog_arena_strdup(p->arena, db_col_text(s, 0), &oom);
+	if (oom || !t->id)
+		return err_set(e, oom ? ERR_NOMEM : ERR_INTERNAL, oom ? "out of memory" : "a track without an id");
+	t->rev = db_col_int(s, 1);
+	t->known = t->rev > 0 && q->known(q->known_ud, i, t->id, t->rev);
+	if (!t->known)
+		(*unknown)++;
+	return 0;
+}
+
 /* Build and run the page query on `c`; fills p's rows and next_cursor. */
 static int run_list(struct db_conn *c, enum catalog_kind kind, const struct catalog_query *q,
 		    const struct catalog_cursor *cur, struct catalog_page *p, struct err *e)
@@ -326,7 +350,7 @@ static int run_list(struct db_conn *c, enum catalog_kind kind, const struct cata
 	struct buf lastkey = BUF_INIT;
 	char *qnorm = NULL, *qend = NULL, lastid[ID_LEN + 1] = "";
 	int64_t lastikey = 0;
-	size_t n = 0;
+	size_t n = 0, unknown = 0;
 	bool need_links = false; /* a track's links are not stored (see read.h) */
 	const char *dir = q->desc ? " DESC" : " ASC", *id;
 	size_t idlen;
@@ -341,13 +365,18 @@ static int run_list(struct db_conn *c, enum catalog_kind kind, const struct cata
 	bool direct = !q->artist && !q->album && !q->genre && !q->year_from && !q->year_to && !q->added_since &&
 		      (!q->q || q->sort == CATALOG_SORT_NAME);
 
+	/* A caller that knows some tracks already: the page's ids and revisions first (see
+	 * catalog_query.known), the rows it does not know afterwards. */
+	bool ask = kind == CATALOG_TRACKS && q->known;
+	const char *select = ask ? "SELECT t.id, t.rev" : k->select;
+
 	memset(&b, 0, sizeof(b));
 	buf_init(&b.sql, 16 * 1024);
 	buf_init(&lastkey, CATALOG_CURSOR_TEXT_MAX * 4 + 16);
 	if (direct)
-		adds(&b, k->select, ", ", key, " AS pkey", direct_from[kind], NULL);
+		adds(&b, select, ", ", key, " AS pkey", direct_from[kind], NULL);
 	else
-		adds(&b, k->select, ", p.pkey FROM (SELECT ", k->id, " AS pid, ", key, " AS pkey", base_from[kind], NULL);
+		adds(&b, select, ", p.pkey FROM (SELECT ", k->id, " AS pid, ", key, " AS pkey", base_from[kind], NULL);
 	if (q->artist)
 		add_cond(&b, k->artist, 1, (struct param[]){ ptext(q->artist) });
 	if (q->album)
@@ -433,10 +462,14 @@ static int run_list(struct db_conn *c, enum catalog_kind kind, const struct cata
 			}
 			break;
 		}
-		rc = read_row(kind, s, p, n, e);
+		if (ask) {
+			rc = ask_row(q, s, p, n, &unknown, e);
+		} else {
+			rc = read_row(kind, s, p, n, e);
+			need_links |= rc == 1;
+		}
 		if (rc < 0)
 			goto out;
-		need_links |= rc == 1;
 		id = db_col_text(s, 0);
 		idlen = id ? strnlen(id, ID_LEN) : 0;
 		memcpy(lastid, id ? id : "", idlen);
@@ -457,6 +490,35 @@ static int run_list(struct db_conn *c, enum catalog_kind kind, const struct cata
 	if (rc < 0)
 		goto out;
 	set_count(kind, p, n);
+	if (unknown && direct && unknown * 4 > n) {
+		/* Most of a range is unknown: read the range again in full, as a plain list does, and
+		 * keep the known tracks as they were. Fetching the unknown ones by id instead would
+		 * search the id index once for each, scattered pages of it; on a catalogue larger than
+		 * SQLite's page cache that cost more than reading the known rows too. The same query
+		 * on the same snapshot gives the same rows. */
+		struct catalog_track *asked = p->tracks;
+		struct catalog_query plain = *q;
+
+		plain.known = NULL;
+		if (run_list(c, kind, &plain, cur, p, e) < 0)
+			goto out;
+		if (p->ntracks != n) {
+			err_set(e, ERR_INTERNAL, "a page read twice on one snapshot differs");
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(p->tracks[i].id, asked[i].id) != 0) {
+				err_set(e, ERR_INTERNAL, "a page read twice on one snapshot differs");
+				goto out;
+			}
+			if (asked[i].known)
+				p->tracks[i] = asked[i];
+		}
+		ret = 0;
+		goto out;
+	}
+	if (unknown && catalog_read_unknown(c, p->arena, p->tracks, n, &need_links, e) < 0)
+		goto out;
 	if (need_links && catalog_load_links(c, p->arena, p->tracks, n, e) < 0)
 		goto out;
 	ret = 0;

@@ -150,24 +150,30 @@ static const size_t buckets[] = { 1, 8, 16, 32, 50, 64, 100, 128, 256, 512 };
  * index, so SQLite sorted every page's credits in a temporary B-tree; they are put in order
  * here instead (sort_links), a few dozen rows. */
 static char *links_sql[2][NBUCKETS];
+/* And the rows of tracks by id (catalog_read_unknown), one statement per bucket too. */
+static char *rows_sql[NBUCKETS];
 static pthread_once_t links_once = PTHREAD_ONCE_INIT;
 static bool links_oom;
 
 static void links_sql_build(void)
 {
-	for (int genres = 0; genres < 2; genres++) {
+	static const char *const heads[3] = {
+		"SELECT ta.track_id, ar.id, ar.name, ta.role, ta.position "
+		"FROM track_artists ta JOIN artists ar ON ar.id = ta.artist_id WHERE ta.track_id IN (",
+		"SELECT tg.track_id, g.id, g.name, NULL, tg.position "
+		"FROM track_genres tg JOIN genres g ON g.id = tg.genre_id WHERE tg.track_id IN (",
+		"SELECT " CATALOG_TRACK_COLS ", NULL, " CATALOG_TRACK_REV CATALOG_TRACK_FROM " WHERE t.id IN (",
+	};
+
+	for (int kind = 0; kind < 3; kind++) {
 		for (size_t b = 0; b < NBUCKETS; b++) {
 			struct buf sql = BUF_INIT;
-			bool oom = buf_adds(&sql, genres ? "SELECT tg.track_id, g.id, g.name, NULL, tg.position "
-							   "FROM track_genres tg JOIN genres g ON g.id = tg.genre_id "
-							   "WHERE tg.track_id IN ("
-							 : "SELECT ta.track_id, ar.id, ar.name, ta.role, ta.position "
-							   "FROM track_artists ta JOIN artists ar ON ar.id = ta.artist_id "
-							   "WHERE ta.track_id IN (") < 0;
+			bool oom = buf_adds(&sql, heads[kind]) < 0;
+			char **out = kind < 2 ? &links_sql[kind][b] : &rows_sql[b];
 
 			for (size_t i = 0; i < buckets[b] && !oom; i++)
 				oom = buf_addf(&sql, "%s$%zu", i ? ", " : "", i + 1) < 0;
-			if (oom || buf_addch(&sql, ')') < 0 || !(links_sql[genres][b] = buf_detach(&sql, NULL))) {
+			if (oom || buf_addch(&sql, ')') < 0 || !(*out = buf_detach(&sql, NULL))) {
 				buf_release(&sql);
 				links_oom = true;
 				return;
@@ -360,5 +366,63 @@ int catalog_load_links(struct db_conn *c, struct catalog_arena *a, struct catalo
 	}
 	if (by_id != &one)
 		free(by_id);
+	return ret;
+}
+
+/* Read the rows of tracks[from, from + m) of by_id (the tracks the caller did not know, sorted
+ * by id) with one statement. */
+static int read_chunk(struct db_conn *c, struct catalog_arena *a, struct catalog_track **by_id, size_t n,
+		      size_t from, size_t m, bool *need_links, struct err *e)
+{
+	size_t b = bucket_for(m), width = buckets[b], hint = from, got = 0;
+	struct db_stmt *s = db_prepare(c, rows_sql[b], e);
+	int rc;
+
+	if (!s)
+		return -1;
+	for (size_t i = 0; i < width; i++)
+		db_bind_str(s, (int)i + 1, by_id[from + (i < m ? i : m - 1)]->id);
+	while ((rc = db_step(s, e)) == 1) {
+		const char *id = db_col_text(s, 0);
+		struct catalog_track *t = find_track(by_id, n, &hint, id ? id : "");
+
+		if (!t || t->title)
+			continue; /* not asked for, or read already */
+		rc = catalog_read_track(s, a, t, e);
+		t->rev = db_col_int(s, CATALOG_TRACK_NCOLS);
+		if (rc < 0)
+			break;
+		*need_links |= rc == 1;
+		got++;
+	}
+	db_finalize(s);
+	if (rc < 0)
+		return -1;
+	if (got != m)
+		return err_set(e, ERR_INTERNAL, "a track of the page is gone from its own snapshot");
+	return 0;
+}
+
+int catalog_read_unknown(struct db_conn *c, struct catalog_arena *a, struct catalog_track *tracks, size_t n,
+			 bool *need_links, struct err *e)
+{
+	struct catalog_track **by_id;
+	const size_t max = buckets[NBUCKETS - 1];
+	size_t m = 0;
+	int ret = 0;
+
+	pthread_once(&links_once, links_sql_build);
+	if (links_oom)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	by_id = malloc((n ? n : 1) * sizeof(*by_id));
+	if (!by_id)
+		return err_set(e, ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (!tracks[i].known)
+			by_id[m++] = &tracks[i];
+	qsort(by_id, m, sizeof(*by_id), cmp_track_id);
+	for (size_t from = 0; from < m && ret == 0; from += max)
+		ret = read_chunk(c, a, by_id, m, from, m - from < max ? m - from : max, need_links, e);
+	free(by_id);
 	return ret;
 }

@@ -44,6 +44,20 @@ int catalog_read_genre(struct db_stmt *s, struct catalog_arena *a, struct catalo
 int catalog_load_links(struct db_conn *c, struct catalog_arena *a, struct catalog_track *tracks, size_t n,
 		       struct err *e);
 
+/* Read the rows of the tracks of tracks[0, n) that are not `known` (their id set, the rest
+ * zero), with one query per 512; each track's rev becomes CATALOG_TRACK_REV's. *need_links is set when a row's links are
+ * not stored (see catalog_read_track). ERR_INTERNAL when a track is not found: the caller
+ * found its id in the same snapshot. */
+int catalog_read_unknown(struct db_conn *c, struct catalog_arena *a, struct catalog_track *tracks, size_t n,
+			 bool *need_links, struct err *e);
+
+/* The revision a cache may keep a track's rendering under (catalog_track.rev): the row's, or 0
+ * when the row lacks a stored copy (0015) and shows what another table holds. Only a rendering
+ * needs the check: a row found later at the same revision is the same row, copies and all, so
+ * the page's first query reads t.rev alone (from the sort indexes, 0016). */
+#define CATALOG_TRACK_REV \
+	"CASE WHEN t.album_title IS NULL OR t.credits IS NULL OR t.genre_links IS NULL THEN 0 ELSE t.rev END"
+
 /* links.c: the stored links `text` as refs in the pages' order, in the arena. 0 done, 1 when
  * the text is malformed (nothing set: read the link tables instead), -1 out of memory. */
 int catalog_links_decode(struct catalog_arena *a, const char *text, bool genres, struct catalog_ref **out,

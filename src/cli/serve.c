@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "api/auth.h"
+#include "api/catalog.h"
 #include "api/hls.h"
 #include "api/oauth.h"
 #include "api/uploads.h"
@@ -15,6 +16,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/metrics.h"
+#include "base/revcache.h"
 #include "catalog/catalog.h"
 #include "cli/stream.h"
 #include "cli/commands.h"
@@ -109,6 +111,8 @@ int cmd_serve(const struct config *conf, int argc, char **argv)
 	app.hls = api_hls_new(stream, app.store, &e);
 	if (!app.hls)
 		goto out;
+	if (api_track_json_cache(&app, (size_t)conf->track_json_cache, &e) < 0)
+		goto out;
 	jobs_deps.db = app.db;
 	jobs_deps.store = app.store;
 	if (cli_jobs_register_all(app.jobs, conf, &jobs_deps, &e) < 0)
@@ -158,6 +162,12 @@ int cmd_serve(const struct config *conf, int argc, char **argv)
 	/* Start-up (migrations on a fresh database above all) allocated and freed more than an idle
 	 * server keeps; give the free heap pages back rather than hold them resident. */
 	malloc_trim(0);
+	/* Then keep up to 4 MiB free per malloc arena rather than glibc's 128 KiB (its dynamic
+	 * threshold stops moving once set). A page of tracks is a 50 KB buffer made on a handler
+	 * thread and freed on a loop thread once sent: at the default, the arenas' tops were given
+	 * back to the kernel (madvise, brk) and faulted in again on nearly every page; that was a
+	 * sixth of the page's CPU, TLB shootdowns across both cores included. */
+	mallopt(M_TRIM_THRESHOLD, 4 << 20);
 	if (http_server_run(srv, &e) < 0)
 		goto out;
 	/* HTTP has drained: nothing enqueues any more. Running jobs get the same grace. */
@@ -176,6 +186,7 @@ out:
 	upload_free(app.uploads);
 	jobs_free(app.jobs); /* stops workers still running on an error path */
 	api_hls_free(app.hls);
+	revcache_free(app.track_json);
 	stream_free(stream);
 	ingest_free(app.ingest);
 	catalog_free(app.catalog);

@@ -1012,6 +1012,202 @@ static void test_stored_copies_match_the_tables(void **state)
 	}
 }
 
+/* ---- revisions, and lists for a caller that knows some tracks (catalog_query.known) ---- */
+
+struct asked {
+	const char *know;        /* the id to answer true for, or NULL */
+	size_t n;
+	char ids[8][ID_LEN + 1];
+	int64_t revs[8];
+	size_t pos[8];
+};
+
+static bool know_one(void *ud, size_t i, const char *id, int64_t rev)
+{
+	struct asked *k = ud;
+
+	if (k->n < 8) {
+		snprintf(k->ids[k->n], sizeof(k->ids[0]), "%s", id);
+		k->revs[k->n] = rev;
+		k->pos[k->n] = i;
+		k->n++;
+	}
+	return k->know && strcmp(id, k->know) == 0;
+}
+
+static struct catalog_page *list_knowing(struct asked *k, const char *know, int limit, const char *cursor)
+{
+	struct catalog_query q = { .limit = limit, .cursor = cursor, .known = know_one, .known_ud = k };
+	struct catalog_page *p = NULL;
+	struct err e = ERR_INIT;
+
+	memset(k, 0, sizeof(*k));
+	k->know = know;
+	if (catalog_list(cat, CATALOG_TRACKS, &q, &p, &e) < 0)
+		fail_msg("catalog_list: %s", e.msg);
+	return p;
+}
+
+/* The revision `id` was asked at in the last list_knowing. */
+static int64_t rev_of(const struct asked *k, const char *id)
+{
+	for (size_t i = 0; i < k->n; i++)
+		if (strcmp(k->ids[i], id) == 0)
+			return k->revs[i];
+	fail_msg("%s was not asked for", id);
+	return -1;
+}
+
+static void test_known_tracks_and_revisions(void **state)
+{
+	struct fx *f = *state;
+	struct catalog_track_added a, b, c;
+	struct catalog_page *plain, *p, *p2;
+	struct catalog_track_patch patch;
+	struct catalog_analysis an = { .has_loudness = true, .loudness_lufs = -14, .loudness_range = 5,
+				       .true_peak = -1 };
+	struct asked k;
+	struct err e = ERR_INIT;
+	struct db_conn *conn;
+	int64_t ra, rb, rc;
+	char sql[160];
+
+	add_ok(&(struct spec){ .title = "Alpha", .artist = "P", .album = "One", .genre = "Pop" }, &a);
+	add_ok(&(struct spec){ .title = "Beta", .artist = "Q", .album = "One" }, &b);
+	add_ok(&(struct spec){ .title = "Gamma", .artist = "R", .album = "Two", .genre = "Rock" }, &c);
+	plain = list_all(CATALOG_TRACKS);
+	p = list_knowing(&k, b.id, 0, NULL);
+	/* Asked for every track of the page, in order, at a revision. */
+	assert_int_equal(k.n, 3);
+	assert_int_equal(p->ntracks, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(k.pos[i], i);
+		assert_string_equal(k.ids[i], plain->tracks[i].id);
+		assert_true(k.revs[i] > 0);
+	}
+	/* The known one is its id and revision alone; the others are read in full, with the
+	 * revision they were asked at, and equal the plain list's. */
+	for (size_t i = 0; i < 3; i++) {
+		const struct catalog_track *t = &p->tracks[i], *x = &plain->tracks[i];
+
+		assert_string_equal(t->id, x->id);
+		assert_int_equal(t->rev, k.revs[i]);
+		if (strcmp(t->id, b.id) == 0) {
+			assert_true(t->known);
+			assert_null(t->title);
+			continue;
+		}
+		assert_false(t->known);
+		assert_string_equal(t->title, x->title);
+		assert_string_equal(t->album.name, x->album.name);
+		same_refs(t->artists, t->nartists, x->artists, x->nartists);
+		same_refs(t->genres, t->ngenres, x->genres, x->ngenres);
+		assert_int_equal(t->duration_ms, x->duration_ms);
+		assert_string_equal(t->sha256, x->sha256);
+	}
+	catalog_page_free(p);
+	ra = rev_of(&k, a.id);
+	rb = rev_of(&k, b.id);
+	rc = rev_of(&k, c.id);
+
+	/* No write, no new revision. */
+	catalog_page_free(list_knowing(&k, NULL, 0, NULL));
+	assert_int_equal(rev_of(&k, a.id), ra);
+	assert_int_equal(rev_of(&k, b.id), rb);
+	assert_int_equal(rev_of(&k, c.id), rc);
+
+	/* Every kind of write moves the written track's revision, and only its: a PATCH, an
+	 * analysis, and a statement from outside the catalogue (the database keeps the number). */
+	memset(&patch, 0, sizeof(patch));
+	patch.fields = CATALOG_PATCH_TITLE;
+	patch.title = "Alpha 2";
+	if (catalog_track_update(cat, a.id, &patch, &e) < 0)
+		fail_msg("update: %s", e.msg);
+	if (catalog_track_set_analysis(cat, b.id, &an, &e) < 0)
+		fail_msg("analysis: %s", e.msg);
+	conn = fx_acquire(f);
+	snprintf(sql, sizeof(sql), "UPDATE tracks SET label = 'L' WHERE id = '%s'", c.id);
+	fx_exec(conn, sql);
+	db_release(conn);
+	catalog_page_free(list_knowing(&k, NULL, 0, NULL));
+	assert_true(rev_of(&k, a.id) > ra);
+	assert_true(rev_of(&k, b.id) > rb);
+	assert_true(rev_of(&k, c.id) > rc);
+	ra = rev_of(&k, a.id);
+	rb = rev_of(&k, b.id);
+	conn = fx_acquire(f);
+	snprintf(sql, sizeof(sql), "UPDATE tracks SET label = 'M' WHERE id = '%s'", c.id);
+	fx_exec(conn, sql);
+	db_release(conn);
+	catalog_page_free(list_knowing(&k, NULL, 0, NULL));
+	assert_int_equal(rev_of(&k, a.id), ra);
+	assert_int_equal(rev_of(&k, b.id), rb);
+
+	/* A row without its stored copies (written by a build before 0015) is read with rev 0:
+	 * what it shows comes from other tables, so it must not be kept. */
+	conn = fx_acquire(f);
+	snprintf(sql, sizeof(sql), "UPDATE tracks SET credits = NULL WHERE id = '%s'", a.id);
+	fx_exec(conn, sql);
+	db_release(conn);
+	p = list_knowing(&k, NULL, 0, NULL);
+	for (size_t i = 0; i < p->ntracks; i++) {
+		const struct catalog_track *t = &p->tracks[i];
+
+		assert_true(rev_of(&k, t->id) > 0);
+		if (strcmp(t->id, a.id) == 0) {
+			assert_int_equal(t->rev, 0);
+			assert_int_equal(t->nartists, 1); /* read from the link table */
+			assert_string_equal(t->artists[0].name, "P");
+			assert_string_equal(t->title, "Alpha 2");
+		} else {
+			assert_int_equal(t->rev, rev_of(&k, t->id));
+		}
+	}
+	catalog_page_free(p);
+
+	/* A filtered page (ids picked first, rows found by id) reads the unknown ones by id: the
+	 * same tracks as the plain list, the known one left alone. */
+	{
+		struct catalog_query fq = { .album = a.album_id, .known = know_one, .known_ud = &k };
+		struct catalog_query pq = { .album = a.album_id };
+		struct catalog_page *fp = NULL, *pp = NULL;
+
+		memset(&k, 0, sizeof(k));
+		k.know = b.id;
+		if (catalog_list(cat, CATALOG_TRACKS, &fq, &fp, &e) < 0 || catalog_list(cat, CATALOG_TRACKS, &pq, &pp, &e) < 0)
+			fail_msg("catalog_list: %s", e.msg);
+		assert_int_equal(fp->ntracks, 2); /* Alpha 2 and Beta, album One */
+		assert_int_equal(pp->ntracks, 2);
+		for (size_t i = 0; i < 2; i++) {
+			assert_string_equal(fp->tracks[i].id, pp->tracks[i].id);
+			if (strcmp(fp->tracks[i].id, b.id) == 0) {
+				assert_true(fp->tracks[i].known);
+				assert_null(fp->tracks[i].title);
+			} else {
+				assert_string_equal(fp->tracks[i].title, pp->tracks[i].title);
+				same_refs(fp->tracks[i].artists, fp->tracks[i].nartists, pp->tracks[i].artists,
+					  pp->tracks[i].nartists);
+				assert_int_equal(fp->tracks[i].rev, 0); /* Alpha's credits copy is still NULL */
+			}
+		}
+		catalog_page_free(fp);
+		catalog_page_free(pp);
+	}
+
+	/* Pages and cursors are the plain list's. */
+	p = list_knowing(&k, NULL, 2, NULL);
+	assert_int_equal(p->ntracks, 2);
+	assert_non_null(p->next_cursor);
+	p2 = list_knowing(&k, plain->tracks[2].id, 2, p->next_cursor);
+	assert_int_equal(p2->ntracks, 1);
+	assert_string_equal(p2->tracks[0].id, plain->tracks[2].id);
+	assert_true(p2->tracks[0].known);
+	assert_null(p2->next_cursor);
+	catalog_page_free(p);
+	catalog_page_free(p2);
+	catalog_page_free(plain);
+}
+
 #define T(fn) cmocka_unit_test_setup(fn, wipe)
 
 int main(void)
@@ -1033,6 +1229,7 @@ int main(void)
 		T(test_album_tracks_in_disc_order),
 		T(test_album_gain_from_analyses),
 		T(test_stored_copies_match_the_tables),
+		T(test_known_tracks_and_revisions),
 	};
 	int failed = 0;
 

@@ -7,6 +7,7 @@ import { login, ADMIN_PASSWORD } from './lib/auth.mjs';
 
 const N = 300;
 let srv;
+let env;
 let api;
 let token;
 // Every request of this file is the admin's: reading needs a signed-in user, writing an admin.
@@ -14,7 +15,7 @@ const afetch = (url, opts = {}) =>
   fetch(url, { ...opts, headers: { ...(opts.headers || {}), authorization: `Bearer ${token}` } });
 
 before(async () => {
-  const env = backendEnv(); // one database for the server and the seeding
+  env = backendEnv(); // one database for the server and the seeding
   srv = await startServer({ env, backends: false });
   const r = await runTonearm(['seed', '--data', srv.dataDir, '--tracks', String(N), '--seed', '42', '--log-level', 'warn'], { env });
   assert.equal(r.code, 0, r.stderr);
@@ -138,6 +139,63 @@ test('ETag: If-None-Match gets 304 until the catalogue changes', async () => {
   const r4 = await afetch(srv.url + '/api/v1/tracks?limit=5', { headers: { 'If-None-Match': etag } });
   assert.equal(r4.status, 200);
   assert.notEqual(r4.headers.get('etag'), etag);
+});
+
+// A server keeps the JSON of the tracks it listed, under each row's revision (migration 0016,
+// src/api/track_json.c). A second server on the same database keeps none: both must answer the
+// same bytes, before and after writes made through either of them (two nodes behind a balancer).
+test('kept track JSON: the same pages as a server that keeps none, after writes through either', async () => {
+  const other = await startServer({
+    env: { ...env, TONEARM_DB: env.TONEARM_DB || `sqlite://${srv.dataDir}/tonearm.db`, TONEARM_TRACK_JSON_CACHE: '0' },
+    backends: false,
+  });
+  try {
+    const otherToken = (await login(other.url, 'admin', ADMIN_PASSWORD)).access_token;
+    const page = async (base, tok, path) => {
+      const r = await fetch(base + '/api/v1' + path, { headers: { authorization: `Bearer ${tok}` } });
+      assert.equal(r.status, 200);
+      return r.text();
+    };
+    const both = async (path) => {
+      const kept = await page(srv.url, token, path);
+      const again = await page(srv.url, token, path); // from what was kept
+      const fresh = await page(other.url, otherToken, path);
+      assert.equal(again, kept, path);
+      assert.equal(kept, fresh, path);
+      return JSON.parse(kept);
+    };
+    const paths = ['/tracks?limit=20', '/tracks?limit=20&sort=added&desc=true', '/tracks?limit=7&sort=year'];
+    for (const p of paths) await both(p);
+    const first = (await both(paths[0])).items;
+    const patchAt = async (base, tok, id, body) => {
+      const r = await fetch(`${base}/api/v1/tracks/${id}`, {
+        method: 'PATCH', headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      assert.equal(r.status, 200);
+    };
+    // Written through this server, then through the other: this one's kept JSON must not show.
+    await patchAt(srv.url, token, first[3].id, { title: first[3].title + ' (live)', genres: ['Kept Genre'] });
+    await patchAt(other.url, otherToken, first[5].id, { artists: ['Someone Else'], bpm: 123.5 });
+    for (const p of paths) await both(p);
+    const all = new Map((await both('/tracks?limit=500')).items.map((t) => [t.id, t])); // every track
+    const t3 = all.get(first[3].id);
+    assert.equal(t3.title, first[3].title + ' (live)');
+    assert.deepEqual(t3.genres.map((g) => g.name), ['Kept Genre']);
+    const t5 = all.get(first[5].id);
+    assert.deepEqual(t5.artists.map((a) => a.name), ['Someone Else']);
+    assert.equal(t5.bpm, 123.5);
+    // It did keep them: hits counted in /metrics, none on the other server.
+    const metric = async (base, name) => {
+      const text = await (await fetch(base + '/metrics')).text();
+      const m = text.match(new RegExp(`^${name} (\\d+)`, 'm'));
+      return m ? Number(m[1]) : null;
+    };
+    assert.ok((await metric(srv.url, 'tonearm_track_json_cache_hits_total')) > 0);
+    assert.equal(await metric(other.url, 'tonearm_track_json_cache_hits_total'), null);
+  } finally {
+    await other.stop();
+  }
 });
 
 test('PATCH corrects metadata and validates every field', async () => {
