@@ -38,6 +38,8 @@ struct revcache;
 /* Make a->track_json, a cache of at most max_bytes (0: none, a->track_json NULL), and its
  * metrics in a->metrics. -1 (ERR_NOMEM) when memory runs out. */
 int api_track_json_cache(struct api *a, size_t max_bytes, struct err *e);
+/* Free a->track_json (its metrics stop moving). */
+void api_track_json_cache_free(struct api *a);
 
 /* One page's use of the cache: set catalog_query.known = api_track_json_known and known_ud =
  * the struct, list, then write track i with api_track_json_write (the kept text when the

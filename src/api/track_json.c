@@ -29,21 +29,25 @@ struct cache_metrics {
 	uint64_t hits_seen, misses_seen;
 };
 
+static struct cache_metrics metrics_of_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
 static void collect(struct metrics *reg, void *ud)
 {
 	struct cache_metrics *m = ud;
 	struct revcache_stats st;
 
 	(void)reg;
-	revcache_stats(m->cache, &st);
 	pthread_mutex_lock(&m->lock);
-	metric_inc(m->hits, (double)(st.hits - m->hits_seen));
-	metric_inc(m->misses, (double)(st.misses - m->misses_seen));
-	m->hits_seen = st.hits;
-	m->misses_seen = st.misses;
+	if (m->cache) { /* NULL once api_track_json_cache_free ran */
+		revcache_stats(m->cache, &st);
+		metric_inc(m->hits, (double)(st.hits - m->hits_seen));
+		metric_inc(m->misses, (double)(st.misses - m->misses_seen));
+		m->hits_seen = st.hits;
+		m->misses_seen = st.misses;
+		metric_set(m->entries, (double)st.entries);
+		metric_set(m->bytes, (double)st.bytes);
+	}
 	pthread_mutex_unlock(&m->lock);
-	metric_set(m->entries, (double)st.entries);
-	metric_set(m->bytes, (double)st.bytes);
 }
 
 static struct metric *family(struct metrics *reg, enum metric_type type, const char *name, const char *help)
@@ -53,7 +57,8 @@ static struct metric *family(struct metrics *reg, enum metric_type type, const c
 
 int api_track_json_cache(struct api *a, size_t max_bytes, struct err *e)
 {
-	static struct cache_metrics m = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct cache_metrics *m = &metrics_of_cache;
+	bool first;
 
 	a->track_json = NULL;
 	if (max_bytes == 0)
@@ -61,20 +66,37 @@ int api_track_json_cache(struct api *a, size_t max_bytes, struct err *e)
 	a->track_json = revcache_new(max_bytes);
 	if (!a->track_json)
 		return err_set(e, ERR_NOMEM, "out of memory for the track JSON cache");
-	if (a->metrics && !m.cache) {
-		/* One server per process: the metrics name one cache. */
-		m.cache = a->track_json;
-		m.hits = family(a->metrics, METRIC_COUNTER, "tonearm_track_json_cache_hits_total",
-				"tracks of browse pages answered from kept JSON");
-		m.misses = family(a->metrics, METRIC_COUNTER, "tonearm_track_json_cache_misses_total",
-				  "tracks of browse pages read from the database and written anew");
-		m.entries = family(a->metrics, METRIC_GAUGE, "tonearm_track_json_cache_entries",
-				   "tracks whose JSON is kept");
-		m.bytes = family(a->metrics, METRIC_GAUGE, "tonearm_track_json_cache_bytes",
-				 "memory the kept JSON takes (track_json_cache bounds it)");
-		metrics_on_collect(a->metrics, collect, &m);
-	}
+	if (!a->metrics)
+		return 0;
+	/* One server per process: the metrics name one cache, the first made. */
+	pthread_mutex_lock(&m->lock);
+	first = !m->cache && !m->hits;
+	if (first)
+		m->cache = a->track_json;
+	pthread_mutex_unlock(&m->lock);
+	if (!first)
+		return 0;
+	m->hits = family(a->metrics, METRIC_COUNTER, "tonearm_track_json_cache_hits_total",
+			 "tracks of browse pages answered from kept JSON");
+	m->misses = family(a->metrics, METRIC_COUNTER, "tonearm_track_json_cache_misses_total",
+			   "tracks of browse pages read from the database and written anew");
+	m->entries = family(a->metrics, METRIC_GAUGE, "tonearm_track_json_cache_entries", "tracks whose JSON is kept");
+	m->bytes = family(a->metrics, METRIC_GAUGE, "tonearm_track_json_cache_bytes",
+			  "memory the kept JSON takes (track_json_cache bounds it)");
+	metrics_on_collect(a->metrics, collect, m);
 	return 0;
+}
+
+void api_track_json_cache_free(struct api *a)
+{
+	struct cache_metrics *m = &metrics_of_cache;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->cache == a->track_json)
+		m->cache = NULL;
+	pthread_mutex_unlock(&m->lock);
+	revcache_free(a->track_json);
+	a->track_json = NULL;
 }
 
 int api_track_json_begin(struct api_track_json *tj, struct revcache *cache, size_t limit)

@@ -16,7 +16,6 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/metrics.h"
-#include "base/revcache.h"
 #include "catalog/catalog.h"
 #include "cli/stream.h"
 #include "cli/commands.h"
@@ -186,7 +185,7 @@ out:
 	upload_free(app.uploads);
 	jobs_free(app.jobs); /* stops workers still running on an error path */
 	api_hls_free(app.hls);
-	revcache_free(app.track_json);
+	api_track_json_cache_free(&app);
 	stream_free(stream);
 	ingest_free(app.ingest);
 	catalog_free(app.catalog);
