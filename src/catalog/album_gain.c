@@ -74,7 +74,7 @@ int catalog_album_gain_update(struct db_conn *c, const char *album_id, int64_t n
 		goto out;
 	}
 	s = db_prepare(c,
-		       "UPDATE tracks SET rg_album_gain = $2, rg_album_peak = $3, updated_at = $4 "
+		       "UPDATE tracks SET rev = rev + 1, rg_album_gain = $2, rg_album_peak = $3, updated_at = $4 "
 		       "WHERE album_id = $1 AND rg_album_tagged = 0 AND "
 		       "(rg_album_gain IS DISTINCT FROM $2 OR rg_album_peak IS DISTINCT FROM $3)",
 		       e);

@@ -47,7 +47,7 @@ int catalog_track_set_analysis(struct catalog *cat, const char *track_id, const 
 	/* Every right-hand side sees the row as it was: the peak is taken with the gain only when
 	 * no gain was tagged, and a tagged gain is never replaced by a computed one. */
 	s = db_prepare(c,
-		       "UPDATE tracks SET loudness_lufs = $2, loudness_range = $3, true_peak = $4, "
+		       "UPDATE tracks SET rev = rev + 1, loudness_lufs = $2, loudness_range = $3, true_peak = $4, "
 		       "rg_track_peak = CASE WHEN rg_track_gain IS NULL THEN $6 ELSE rg_track_peak END, "
 		       "rg_track_gain = COALESCE(rg_track_gain, $5), "
 		       "duration_ms = CASE WHEN duration_ms > 0 THEN duration_ms ELSE $7 END, updated_at = $8 "

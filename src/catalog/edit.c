@@ -208,7 +208,7 @@ static int update_columns(struct db_conn *c, const char *id, const struct catalo
 	bool sort_changes = p->fields & (CATALOG_PATCH_TITLE | CATALOG_PATCH_SORT_TITLE);
 
 	buf_init(&sql, 4096);
-	if (buf_adds(&sql, "UPDATE tracks SET updated_at = $2") < 0)
+	if (buf_adds(&sql, "UPDATE tracks SET rev = rev + 1, updated_at = $2") < 0)
 		goto oom;
 	if (p->fields & CATALOG_PATCH_TITLE) {
 		title_norm = catalog_normalize(p->title, e);
@@ -333,7 +333,7 @@ static int update_album(struct db_conn *c, const char *id, const struct orphans 
 	spec.artist_id = artist;
 	if (catalog_album_ensure(c, &spec, now, album, e) < 0)
 		goto out;
-	if (catalog_exec_args(c, "UPDATE tracks SET album_id = $2, album_title = (SELECT title FROM albums WHERE id = $2) "
+	if (catalog_exec_args(c, "UPDATE tracks SET rev = rev + 1, album_id = $2, album_title = (SELECT title FROM albums WHERE id = $2) "
 				 "WHERE id = $1", e, 2, id, album) < 0)
 		goto out;
 	ret = 0;

@@ -21,7 +21,7 @@
 /* The text of a track's links, computed by the database in one statement (no rows come back):
  * the same text as migration 0015 writes. Only the aggregate's name and the casts differ. */
 #define LINKS_SQL(agg, len_open, len_close)                                                         \
-	"UPDATE tracks SET credits = COALESCE((SELECT " agg "(ta.role || ':' || CAST(ta.position AS TEXT) || "  \
+	"UPDATE tracks SET rev = rev + 1, credits = COALESCE((SELECT " agg "(ta.role || ':' || CAST(ta.position AS TEXT) || "  \
 	"':' || ar.id || ':' || CAST(" len_open "ar.name" len_close " AS TEXT) || ':' || ar.name || ';', '') "                  \
 	"FROM track_artists ta JOIN artists ar ON ar.id = ta.artist_id WHERE ta.track_id = $1), ''), "          \
 	"genre_links = COALESCE((SELECT " agg "(':' || CAST(tg.position AS TEXT) || ':' || g.id || ':' || "     \
