@@ -133,9 +133,12 @@ static int walk(const char *dir, struct file_list *out, int depth)
 
 /* Files recorded per database transaction. Each transaction costs the same WAL frames for the
  * pages every file touches (the catalogue's indexes, the jobs table, import_files) and, in the
- * end, checkpoint syncs; 64 files share them. A batch holds its files' tags and catalogue
- * input in memory (no descriptors, no pictures): a few KiB each. */
-#define IMPORT_BATCH 64
+ * end, checkpoint syncs; 256 files share them (and, copying, one syncfs of the store). A batch
+ * holds its files' tags and catalogue input in memory (no descriptors, no pictures): about
+ * 16 KiB each. Measured on 5,000 files in place, `--jobs 2`, medians of 7: 32 files 0.70 s,
+ * 64 0.62–0.65 s, 128 0.58 s, 256 0.55–0.56 s (peak 47 MiB), 512 0.57 s (53 MiB), 1,024 0.60 s
+ * (64 MiB). */
+#define IMPORT_BATCH 256
 
 struct import_batch {
 	struct ingest_item *items[IMPORT_BATCH];
@@ -195,11 +198,23 @@ static void outcome_of(const struct ingest_result *res, struct import_file_outco
 /* Record a batch in one transaction and count what each file came to. */
 static void flush(struct import_run *r, struct import_batch *b)
 {
-	struct ingest_result res[IMPORT_BATCH];
-	struct err errs[IMPORT_BATCH], e = ERR_INIT;
+	/* 150 KB for a whole batch: the heap's, not a worker's stack. */
+	struct ingest_result *res = calloc(IMPORT_BATCH, sizeof(*res));
+	struct err *errs = calloc(IMPORT_BATCH, sizeof(*errs)), e = ERR_INIT;
 
 	if (b->n == 0)
-		return;
+		goto out;
+	if (!res || !errs) {
+		for (size_t i = 0; i < b->n; i++) {
+			struct import_file_outcome o = { .kind = IMPORT_FAILED };
+
+			snprintf(o.reason, sizeof(o.reason), "out of memory");
+			account(r, b->paths[i], &o);
+			ingest_item_free(b->items[i]);
+		}
+		b->n = 0;
+		goto out;
+	}
 	pthread_mutex_lock(&r->record_lock);
 	ingest_items_record(r->ctx->ing, b->items, b->n, res, errs, &e);
 	pthread_mutex_unlock(&r->record_lock);
@@ -217,6 +232,9 @@ static void flush(struct import_run *r, struct import_batch *b)
 		ingest_item_free(b->items[i]);
 	}
 	b->n = 0;
+out:
+	free(res);
+	free(errs);
 }
 
 /* import_one's first half: skipped, failed, or prepared (*item set, to be recorded). */
