@@ -78,31 +78,70 @@ void api_track_waveform(struct http_req *req, void *app)
 	catalog_waveform_release(&wf);
 }
 
-/* One track as in lists, with `similarity` when >= 0; left out when deleted meanwhile. 0, or
- * -1 after answering. */
-static int write_track(struct http_req *req, struct api *a, struct jsonw *w, const char *id, int similarity,
-		       bool open, bool *written)
-{
-	struct catalog_page *p = NULL;
-	struct err e = ERR_INIT;
+/* The tracks an answer names, read with one catalogue call (not one get each: a page of 100
+ * duplicate groups names some 300), and found again by id. */
+struct named {
+	struct catalog_page *page;
+	const struct catalog_track **by_id; /* page's tracks sorted by id */
+};
 
-	*written = false;
-	if (catalog_get(a->catalog, CATALOG_TRACKS, id, &p, &e) < 0) {
-		if (e.code == ERR_NOT_FOUND)
-			return 0;
-		http_res_err(req, &e);
+static int cmp_track_ptr(const void *x, const void *y)
+{
+	const struct catalog_track *const *a = x, *const *b = y;
+
+	return strcmp((*a)->id, (*b)->id);
+}
+
+static int cmp_key_track(const void *key, const void *elem)
+{
+	const struct catalog_track *const *t = elem;
+
+	return strcmp(key, (*t)->id);
+}
+
+static int named_load(struct api *a, const char *const *ids, size_t n, struct named *nm, struct err *e)
+{
+	memset(nm, 0, sizeof(*nm));
+	if (catalog_get_tracks(a->catalog, ids, n, &nm->page, e) < 0)
 		return -1;
+	nm->by_id = malloc((nm->page->ntracks ? nm->page->ntracks : 1) * sizeof(*nm->by_id));
+	if (!nm->by_id) {
+		catalog_page_free(nm->page);
+		nm->page = NULL;
+		return err_set(e, ERR_NOMEM, "out of memory");
 	}
-	api_track_write(w, p->tracks, 0, true);
+	for (size_t i = 0; i < nm->page->ntracks; i++)
+		nm->by_id[i] = &nm->page->tracks[i];
+	qsort(nm->by_id, nm->page->ntracks, sizeof(*nm->by_id), cmp_track_ptr);
+	return 0;
+}
+
+/* The track `id`, or NULL when it is gone (deleted since the duplicates were listed). */
+static const struct catalog_track *named_find(const struct named *nm, const char *id)
+{
+	const struct catalog_track *const *t =
+		bsearch(id, nm->by_id, nm->page->ntracks, sizeof(*nm->by_id), cmp_key_track);
+
+	return t ? *t : NULL;
+}
+
+static void named_release(struct named *nm)
+{
+	free(nm->by_id);
+	catalog_page_free(nm->page);
+	memset(nm, 0, sizeof(*nm));
+}
+
+/* One track as in lists, with `similarity` when >= 0, left open when `open`. */
+static void write_track(struct jsonw *w, const struct catalog_track *t, int similarity, bool open)
+{
+	api_track_write(w, t, 0, true);
 	if (similarity >= 0) {
 		jsonw_key(w, "similarity");
 		jsonw_int(w, similarity);
 	}
 	if (!open)
 		jsonw_obj_end(w);
-	catalog_page_free(p);
-	*written = true;
-	return 0;
 }
 
 void api_track_duplicates(struct http_req *req, void *app)
@@ -110,10 +149,11 @@ void api_track_duplicates(struct http_req *req, void *app)
 	struct api *a = app;
 	const char *id = http_req_param(req, "id");
 	struct catalog_duplicate *d = NULL;
+	struct named nm = { 0 };
+	const char **ids = NULL;
 	struct err e = ERR_INIT;
 	long long min;
 	size_t n = 0;
-	bool written;
 	struct jsonw w;
 
 	if (http_req_query_int(req, "min_similarity", MIN_SIMILARITY_DEFAULT, 1, 100, &min, &e) < 0) {
@@ -124,6 +164,18 @@ void api_track_duplicates(struct http_req *req, void *app)
 		http_res_err(req, &e);
 		return;
 	}
+	ids = malloc((n ? n : 1) * sizeof(*ids));
+	if (!ids) {
+		http_res_problem(req, 500, "Internal Server Error", "out of memory");
+		free(d);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		ids[i] = d[i].id;
+	if (named_load(a, ids, n, &nm, &e) < 0) {
+		http_res_err(req, &e);
+		goto out;
+	}
 	jsonw_init(&w, API_JSON_MAX);
 	jsonw_obj_begin(&w);
 	jsonw_key(&w, "track_id");
@@ -132,14 +184,19 @@ void api_track_duplicates(struct http_req *req, void *app)
 	jsonw_int(&w, min);
 	jsonw_key(&w, "items");
 	jsonw_arr_begin(&w);
-	for (size_t i = 0; i < n; i++)
-		if (write_track(req, a, &w, d[i].id, d[i].similarity, false, &written) < 0)
-			goto out;
+	for (size_t i = 0; i < n; i++) {
+		const struct catalog_track *t = named_find(&nm, d[i].id);
+
+		if (t)
+			write_track(&w, t, d[i].similarity, false);
+	}
 	jsonw_arr_end(&w);
 	jsonw_obj_end(&w);
 	api_send_jsonw(req, 200, &w);
-out:
 	jsonw_release(&w);
+out:
+	named_release(&nm);
+	free(ids);
 	free(d);
 }
 
@@ -148,10 +205,12 @@ void api_duplicates_list(struct http_req *req, void *app)
 	struct api *a = app;
 	const char *after = http_req_query(req, "cursor");
 	struct catalog_duplicate_group *g = NULL;
+	struct named nm = { 0 };
+	const char **ids = NULL;
 	struct err e = ERR_INIT;
 	long long limit;
-	size_t n = 0;
-	bool more = false, written;
+	size_t n = 0, nids = 0;
+	bool more = false;
 	struct jsonw w;
 
 	if (http_req_query_int(req, "limit", 20, 1, 100, &limit, &e) < 0) {
@@ -166,20 +225,41 @@ void api_duplicates_list(struct http_req *req, void *app)
 		http_res_err(req, &e);
 		return;
 	}
+	for (size_t i = 0; i < n; i++)
+		nids += 1 + g[i].ndups;
+	ids = malloc((nids ? nids : 1) * sizeof(*ids));
+	if (!ids) {
+		http_res_problem(req, 500, "Internal Server Error", "out of memory");
+		goto out;
+	}
+	nids = 0;
+	for (size_t i = 0; i < n; i++) {
+		ids[nids++] = g[i].id;
+		for (size_t j = 0; j < g[i].ndups; j++)
+			ids[nids++] = g[i].dups[j].id;
+	}
+	if (named_load(a, ids, nids, &nm, &e) < 0) {
+		http_res_err(req, &e);
+		goto out;
+	}
 	jsonw_init(&w, API_JSON_MAX);
 	jsonw_obj_begin(&w);
 	jsonw_key(&w, "items");
 	jsonw_arr_begin(&w);
 	for (size_t i = 0; i < n; i++) {
-		if (write_track(req, a, &w, g[i].id, -1, true, &written) < 0)
-			goto fail;
-		if (!written)
-			continue;
+		const struct catalog_track *t = named_find(&nm, g[i].id);
+
+		if (!t)
+			continue; /* deleted since the groups were read */
+		write_track(&w, t, -1, true);
 		jsonw_key(&w, "duplicates");
 		jsonw_arr_begin(&w);
-		for (size_t j = 0; j < g[i].ndups; j++)
-			if (write_track(req, a, &w, g[i].dups[j].id, g[i].dups[j].similarity, false, &written) < 0)
-				goto fail;
+		for (size_t j = 0; j < g[i].ndups; j++) {
+			const struct catalog_track *dup = named_find(&nm, g[i].dups[j].id);
+
+			if (dup)
+				write_track(&w, dup, g[i].dups[j].similarity, false);
+		}
 		jsonw_arr_end(&w);
 		jsonw_obj_end(&w);
 	}
@@ -191,7 +271,9 @@ void api_duplicates_list(struct http_req *req, void *app)
 		jsonw_null(&w);
 	jsonw_obj_end(&w);
 	api_send_jsonw(req, 200, &w);
-fail:
 	jsonw_release(&w);
+out:
+	named_release(&nm);
+	free(ids);
 	catalog_duplicate_groups_free(g, n);
 }

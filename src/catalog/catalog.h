@@ -343,6 +343,13 @@ int catalog_list(struct catalog *cat, enum catalog_kind kind, const struct catal
 int catalog_get(struct catalog *cat, enum catalog_kind kind, const char *id,
 		struct catalog_page **out, struct err *e);
 
+/* Tracks by id, as lists show them, read on one snapshot with one query per 512: page->tracks
+ * holds those found, in the order asked; an id with no track (deleted, or not an id) is left
+ * out, and one asked twice comes once. For answers that name many tracks (acoustic
+ * duplicates). *out is the caller's. */
+int catalog_get_tracks(struct catalog *cat, const char *const *ids, size_t n, struct catalog_page **out,
+		       struct err *e);
+
 void catalog_page_free(struct catalog_page *page);
 
 /* ---- correcting and deleting ---- */

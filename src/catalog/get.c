@@ -243,3 +243,60 @@ out:
 	catalog_page_free(p);
 	return ret;
 }
+
+int catalog_get_tracks(struct catalog *cat, const char *const *ids, size_t n, struct catalog_page **out,
+		       struct err *e)
+{
+	struct catalog_page *p = NULL;
+	struct db_conn *c = NULL;
+	struct catalog_track *t;
+	bool need_links = false, oom = false;
+	size_t m = 0, found = 0;
+	int ret = -1;
+
+	*out = NULL;
+	p = catalog_page_new(e);
+	if (!p)
+		return -1;
+	t = catalog_arena_alloc(p->arena, (n ? n : 1) * sizeof(*t));
+	if (!t) {
+		err_set(e, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!ids[i] || !id_valid(ids[i]))
+			continue; /* no such track */
+		memset(&t[m], 0, sizeof(t[m]));
+		t[m++].id = catalog_arena_strdup(p->arena, ids[i], &oom);
+	}
+	if (oom) {
+		err_set(e, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	c = db_acquire(cat->db, e);
+	if (!c)
+		goto out;
+	if (db_begin_read(c, e) < 0 || catalog_read_version(c, &p->version, e) < 0 ||
+	    (m && catalog_read_unknown(c, p->arena, t, m, true, &need_links, e) < 0))
+		goto out;
+	for (size_t i = 0; i < m; i++) /* those found, in the order asked */
+		if (t[i].title)
+			t[found++] = t[i];
+	if (need_links && catalog_load_links(c, p->arena, t, found, e) < 0)
+		goto out;
+	if (db_commit(c, e) < 0)
+		goto out;
+	p->tracks = t;
+	p->ntracks = found;
+	*out = p;
+	p = NULL;
+	ret = 0;
+out:
+	if (c) {
+		if (db_in_transaction(c))
+			db_rollback(c, NULL);
+		db_release(c);
+	}
+	catalog_page_free(p);
+	return ret;
+}

@@ -517,7 +517,7 @@ static int run_list(struct db_conn *c, enum catalog_kind kind, const struct cata
 		ret = 0;
 		goto out;
 	}
-	if (unknown && catalog_read_unknown(c, p->arena, p->tracks, n, &need_links, e) < 0)
+	if (unknown && catalog_read_unknown(c, p->arena, p->tracks, n, false, &need_links, e) < 0)
 		goto out;
 	if (need_links && catalog_load_links(c, p->arena, p->tracks, n, e) < 0)
 		goto out;

@@ -372,7 +372,7 @@ int catalog_load_links(struct db_conn *c, struct catalog_arena *a, struct catalo
 /* Read the rows of tracks[from, from + m) of by_id (the tracks the caller did not know, sorted
  * by id) with one statement. */
 static int read_chunk(struct db_conn *c, struct catalog_arena *a, struct catalog_track **by_id, size_t n,
-		      size_t from, size_t m, bool *need_links, struct err *e)
+		      size_t from, size_t m, bool missing_ok, bool *need_links, struct err *e)
 {
 	size_t b = bucket_for(m), width = buckets[b], hint = from, got = 0;
 	struct db_stmt *s = db_prepare(c, rows_sql[b], e);
@@ -398,13 +398,13 @@ static int read_chunk(struct db_conn *c, struct catalog_arena *a, struct catalog
 	db_finalize(s);
 	if (rc < 0)
 		return -1;
-	if (got != m)
+	if (got != m && !missing_ok)
 		return err_set(e, ERR_INTERNAL, "a track of the page is gone from its own snapshot");
 	return 0;
 }
 
 int catalog_read_unknown(struct db_conn *c, struct catalog_arena *a, struct catalog_track *tracks, size_t n,
-			 bool *need_links, struct err *e)
+			 bool missing_ok, bool *need_links, struct err *e)
 {
 	struct catalog_track **by_id;
 	const size_t max = buckets[NBUCKETS - 1];
@@ -422,7 +422,7 @@ int catalog_read_unknown(struct db_conn *c, struct catalog_arena *a, struct cata
 			by_id[m++] = &tracks[i];
 	qsort(by_id, m, sizeof(*by_id), cmp_track_id);
 	for (size_t from = 0; from < m && ret == 0; from += max)
-		ret = read_chunk(c, a, by_id, m, from, m - from < max ? m - from : max, need_links, e);
+		ret = read_chunk(c, a, by_id, m, from, m - from < max ? m - from : max, missing_ok, need_links, e);
 	free(by_id);
 	return ret;
 }

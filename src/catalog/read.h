@@ -45,11 +45,12 @@ int catalog_load_links(struct db_conn *c, struct catalog_arena *a, struct catalo
 		       struct err *e);
 
 /* Read the rows of the tracks of tracks[0, n) that are not `known` (their id set, the rest
- * zero), with one query per 512; each track's rev becomes CATALOG_TRACK_REV's. *need_links is set when a row's links are
- * not stored (see catalog_read_track). ERR_INTERNAL when a track is not found: the caller
- * found its id in the same snapshot. */
+ * zero), with one query per 512; each track's rev becomes CATALOG_TRACK_REV's. *need_links is
+ * set when a row's links are not stored (see catalog_read_track). A track not found is left
+ * as it was (title NULL) when missing_ok, else ERR_INTERNAL (a page's caller found its id in
+ * the same snapshot); so is the second of two with one id. */
 int catalog_read_unknown(struct db_conn *c, struct catalog_arena *a, struct catalog_track *tracks, size_t n,
-			 bool *need_links, struct err *e);
+			 bool missing_ok, bool *need_links, struct err *e);
 
 /* The revision a cache may keep a track's rendering under (catalog_track.rev): the row's, or 0
  * when the row lacks a stored copy (0015) and shows what another table holds. Only a rendering
