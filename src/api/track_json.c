@@ -4,10 +4,11 @@
  * the page's cost, and the same text on every request while the tracks do not change. The
  * objects are kept in a revcache (base/revcache.h) under the track's id and its row's revision,
  * which the database changes with every write of the row (migration 0016). A page asks the
- * catalogue for its tracks' ids and revisions first (catalog_query.known); the objects held at
- * exactly those revisions are held and copied into the page, and only the other tracks are read and written, then
- * kept. A stale object is never an answer: its revision no longer matches. Each server keeps its
- * own; the revisions live in the shared database, so servers behind a balancer agree.
+ * catalogue for its tracks' ids and revisions first (catalog_query.known); the objects kept at
+ * exactly those revisions are held and copied into the page, and only the other tracks are
+ * read, written and kept. A stale object is never an answer: its revision no longer matches.
+ * Each server keeps its own; the revisions live in the shared database, so servers behind a
+ * balancer agree.
  */
 #include <pthread.h>
 #include <stdlib.h>

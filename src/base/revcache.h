@@ -6,9 +6,10 @@
  * exactly that revision; an older copy is a miss, never an answer, and is replaced by the next
  * put. Nothing here knows what the bytes mean or when they go stale: the revision says it.
  *
- * Bounded by bytes (entries and their keys counted), evicting the least recently used. The
- * table is split into shards, each with its own lock, so handler threads seldom wait for one
- * another. get copies the bytes out under the lock; hold hands out the entry itself with a
+ * Bounded by bytes (each entry's allocation counted: its key, bytes and header, rounded up to
+ * 256 so that an evicted entry can be reused for the next), evicting the least recently used.
+ * The table is split into shards, each with its own lock, so handler threads seldom wait for
+ * one another. get copies the bytes out under the lock; hold hands out the entry itself with a
  * reference, so that what a reader holds is freed by whoever lets go of it last.
  */
 #ifndef TONEARM_BASE_REVCACHE_H

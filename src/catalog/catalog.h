@@ -283,8 +283,8 @@ struct catalog_track {
 	int64_t file_size;
 	int64_t created_at, updated_at;
 	/* The row's revision (migration 0016: the database changes it with every write of the row,
-	 * and everything above is in the row), set in lists that ask `known` (below); 0 when not
-	 * read, or when the row lacks its stored copies and must not be kept. */
+	 * and everything above is in the row), set by lists and catalog_get_tracks; 0 in gets, and
+	 * when the row lacks its stored copies (what it shows is then not all in the row). */
 	int64_t rev;
 	/* The list's `known` answered true for (id, rev): only id and rev are set. */
 	bool known;
@@ -324,8 +324,9 @@ struct catalog_query {
 	 * rendered JSON): asked for each track of the page, by its position, id and revision
 	 * (rev > 0), before the track is read; true leaves the track as its id and rev alone
 	 * (catalog_track.known) and saves reading it. The page is then two queries on one
-	 * snapshot: ids and revisions, then the rows of the tracks the caller did not know. NULL:
-	 * every track is read. Called from the calling thread, inside the page's transaction. */
+	 * snapshot: ids and revisions, then the rows of the tracks the caller did not know (by id
+	 * when they are few, else the page's query again). NULL: every track is read. Called from
+	 * the calling thread, inside the page's transaction. */
 	bool (*known)(void *ud, size_t i, const char *id, int64_t rev);
 	void *known_ud;
 };
