@@ -9,6 +9,10 @@
  * read, written and kept. A stale object is never an answer: its revision no longer matches.
  * Each server keeps its own; the revisions live in the shared database, so servers behind a
  * balancer agree.
+ *
+ * What is kept must be the same for every reader allowed to list tracks: it is keyed by track
+ * and revision alone. A field that depends on the listener (a star, a play count, a link signed
+ * for one account) belongs outside the kept object, written next to it per request.
  */
 #include <pthread.h>
 #include <stdlib.h>
