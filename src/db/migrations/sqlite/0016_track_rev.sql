@@ -2,7 +2,7 @@
 --
 -- A page of tracks costs most of its time turning 41 columns into 50 JSON objects of about a
 -- kilobyte each, the same objects on every request while the tracks do not change. The server
--- keeps the objects it rendered (src/api/track_json_cache.c), each tagged with the revision of
+-- keeps the objects it rendered (src/api/track_json.c), each tagged with the revision of
 -- the row it was rendered from, and a page first asks the database only for its tracks' ids and
 -- revisions. Everything a track's object shows is in its own row (0015), so the revision of the
 -- row is the revision of the object.
