@@ -79,8 +79,11 @@ void api_track_waveform(struct http_req *req, void *app)
 }
 
 /* The tracks an answer names, read with one catalogue call (not one get each: a page of 100
- * duplicate groups names some 300), and found again by id. */
+ * duplicate groups names some 300), and found again by id. Collect the ids with named_add
+ * (at most the `cap` given to named_init), then named_load. */
 struct named {
+	const char **ids;
+	size_t nids, cap;
 	struct catalog_page *page;
 	const struct catalog_track **by_id; /* page's tracks sorted by id */
 };
@@ -99,17 +102,27 @@ static int cmp_key_track(const void *key, const void *elem)
 	return strcmp(key, (*t)->id);
 }
 
-static int named_load(struct api *a, const char *const *ids, size_t n, struct named *nm, struct err *e)
+/* Room for cap ids; out of memory shows at named_load. */
+static void named_init(struct named *nm, size_t cap)
 {
 	memset(nm, 0, sizeof(*nm));
-	if (catalog_get_tracks(a->catalog, ids, n, &nm->page, e) < 0)
-		return -1;
+	nm->ids = malloc((cap ? cap : 1) * sizeof(*nm->ids));
+	nm->cap = nm->ids ? cap : 0;
+}
+
+static void named_add(struct named *nm, const char *id)
+{
+	if (nm->nids < nm->cap)
+		nm->ids[nm->nids++] = id;
+}
+
+static int named_load(struct api *a, struct named *nm, struct err *e)
+{
+	if (!nm->ids || catalog_get_tracks(a->catalog, nm->ids, nm->nids, &nm->page, e) < 0)
+		return nm->ids ? -1 : err_set(e, ERR_NOMEM, "out of memory");
 	nm->by_id = malloc((nm->page->ntracks ? nm->page->ntracks : 1) * sizeof(*nm->by_id));
-	if (!nm->by_id) {
-		catalog_page_free(nm->page);
-		nm->page = NULL;
+	if (!nm->by_id)
 		return err_set(e, ERR_NOMEM, "out of memory");
-	}
 	for (size_t i = 0; i < nm->page->ntracks; i++)
 		nm->by_id[i] = &nm->page->tracks[i];
 	qsort(nm->by_id, nm->page->ntracks, sizeof(*nm->by_id), cmp_track_ptr);
@@ -127,6 +140,7 @@ static const struct catalog_track *named_find(const struct named *nm, const char
 
 static void named_release(struct named *nm)
 {
+	free(nm->ids);
 	free(nm->by_id);
 	catalog_page_free(nm->page);
 	memset(nm, 0, sizeof(*nm));
@@ -150,7 +164,6 @@ void api_track_duplicates(struct http_req *req, void *app)
 	const char *id = http_req_param(req, "id");
 	struct catalog_duplicate *d = NULL;
 	struct named nm = { 0 };
-	const char **ids = NULL;
 	struct err e = ERR_INIT;
 	long long min;
 	size_t n = 0;
@@ -164,15 +177,10 @@ void api_track_duplicates(struct http_req *req, void *app)
 		http_res_err(req, &e);
 		return;
 	}
-	ids = malloc((n ? n : 1) * sizeof(*ids));
-	if (!ids) {
-		http_res_problem(req, 500, "Internal Server Error", "out of memory");
-		free(d);
-		return;
-	}
+	named_init(&nm, n);
 	for (size_t i = 0; i < n; i++)
-		ids[i] = d[i].id;
-	if (named_load(a, ids, n, &nm, &e) < 0) {
+		named_add(&nm, d[i].id);
+	if (named_load(a, &nm, &e) < 0) {
 		http_res_err(req, &e);
 		goto out;
 	}
@@ -196,7 +204,6 @@ void api_track_duplicates(struct http_req *req, void *app)
 	jsonw_release(&w);
 out:
 	named_release(&nm);
-	free(ids);
 	free(d);
 }
 
@@ -206,7 +213,6 @@ void api_duplicates_list(struct http_req *req, void *app)
 	const char *after = http_req_query(req, "cursor");
 	struct catalog_duplicate_group *g = NULL;
 	struct named nm = { 0 };
-	const char **ids = NULL;
 	struct err e = ERR_INIT;
 	long long limit;
 	size_t n = 0, nids = 0;
@@ -227,18 +233,13 @@ void api_duplicates_list(struct http_req *req, void *app)
 	}
 	for (size_t i = 0; i < n; i++)
 		nids += 1 + g[i].ndups;
-	ids = malloc((nids ? nids : 1) * sizeof(*ids));
-	if (!ids) {
-		http_res_problem(req, 500, "Internal Server Error", "out of memory");
-		goto out;
-	}
-	nids = 0;
+	named_init(&nm, nids);
 	for (size_t i = 0; i < n; i++) {
-		ids[nids++] = g[i].id;
+		named_add(&nm, g[i].id);
 		for (size_t j = 0; j < g[i].ndups; j++)
-			ids[nids++] = g[i].dups[j].id;
+			named_add(&nm, g[i].dups[j].id);
 	}
-	if (named_load(a, ids, nids, &nm, &e) < 0) {
+	if (named_load(a, &nm, &e) < 0) {
 		http_res_err(req, &e);
 		goto out;
 	}
@@ -274,6 +275,5 @@ void api_duplicates_list(struct http_req *req, void *app)
 	jsonw_release(&w);
 out:
 	named_release(&nm);
-	free(ids);
 	catalog_duplicate_groups_free(g, n);
 }

@@ -188,31 +188,6 @@ static void maybe_grow(struct shard *s)
 	s->nbuckets = n;
 }
 
-int revcache_get(struct revcache *c, const char *key, size_t keylen, int64_t rev, struct buf *out)
-{
-	uint64_t hash;
-	struct shard *s;
-	struct revcache_entry *en;
-	int ret = 0;
-
-	if (!c)
-		return 0;
-	hash = hash_of(key, keylen);
-	s = shard_of(c, hash);
-	pthread_mutex_lock(&s->lock);
-	en = find(s, hash, key, keylen, NULL);
-	if (en && en->rev == rev) {
-		ret = buf_add(out, en->mem + en->keylen, en->len) < 0 ? -1 : 1;
-		lru_unlink(en);
-		lru_push(s, en);
-		s->hits++;
-	} else {
-		s->misses++;
-	}
-	pthread_mutex_unlock(&s->lock);
-	return ret;
-}
-
 struct revcache_entry *revcache_hold(struct revcache *c, const char *key, size_t keylen, int64_t rev,
 				     const char **data, size_t *len)
 {

@@ -9,8 +9,8 @@
  * Bounded by bytes (each entry's allocation counted: its key, bytes and header, rounded up to
  * 256 so that an evicted entry can be reused for the next), evicting the least recently used.
  * The table is split into shards, each with its own lock, so handler threads seldom wait for
- * one another. get copies the bytes out under the lock; hold hands out the entry itself with a
- * reference, so that what a reader holds is freed by whoever lets go of it last.
+ * one another. hold hands out the entry itself with a reference, so that what a reader holds
+ * is freed by whoever lets go of it last: nothing is copied under a lock.
  */
 #ifndef TONEARM_BASE_REVCACHE_H
 #define TONEARM_BASE_REVCACHE_H
@@ -19,20 +19,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/buf.h"
-
 struct revcache;
 
 #define REVCACHE_SHARDS 64 /* each bounded by max_bytes / REVCACHE_SHARDS */
 
 /* A cache of at most `max_bytes`. NULL when max_bytes is 0 (no cache: every call below takes
- * NULL and does nothing, get always misses) or memory runs out. */
+ * NULL and does nothing, hold always misses) or memory runs out. */
 struct revcache *revcache_new(size_t max_bytes);
 void revcache_free(struct revcache *c);
-
-/* Append the bytes kept under (key, rev) to out: 1 when they were there, 0 on a miss, -1 when
- * out refused them (its cap, or memory; out is then as it was). */
-int revcache_get(struct revcache *c, const char *key, size_t keylen, int64_t rev, struct buf *out);
 
 /* The bytes kept under (key, rev), without a copy: *data and *len point at them, and they stay
  * (even if the cache drops them meanwhile) until revcache_release of the returned handle. NULL
@@ -50,7 +44,7 @@ void revcache_put(struct revcache *c, const char *key, size_t keylen, int64_t re
 void revcache_drop(struct revcache *c, const char *key, size_t keylen);
 
 struct revcache_stats {
-	uint64_t hits, misses; /* gets since revcache_new */
+	uint64_t hits, misses; /* holds since revcache_new */
 	size_t entries, bytes; /* now */
 };
 void revcache_stats(struct revcache *c, struct revcache_stats *out);

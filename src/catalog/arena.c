@@ -155,6 +155,15 @@ int catalog_bump(struct db_conn *c, struct err *e)
 	return catalog_exec_args(c, "UPDATE catalog_state SET version = version + 1 WHERE id = 1", e, 0) < 0 ? -1 : 0;
 }
 
+void catalog_release(struct db_conn *c)
+{
+	if (!c)
+		return;
+	if (db_in_transaction(c))
+		db_rollback(c, NULL);
+	db_release(c);
+}
+
 int catalog_read_version(struct db_conn *c, int64_t *v, struct err *e)
 {
 	struct db_stmt *s = db_prepare(c, "SELECT version FROM catalog_state WHERE id = 1", e);

@@ -412,9 +412,7 @@ int catalog_track_update(struct catalog *cat, const char *id, const struct catal
 		goto out;
 	ret = 0;
 out:
-	if (db_in_transaction(c))
-		db_rollback(c, NULL);
-	db_release(c);
+	catalog_release(c);
 	orphans_release(&o);
 	return ret;
 }
@@ -515,9 +513,7 @@ int catalog_track_delete(struct catalog *cat, const char *id, struct catalog_key
 		goto out;
 	ret = 0;
 out:
-	if (db_in_transaction(c))
-		db_rollback(c, NULL);
-	db_release(c);
+	catalog_release(c);
 	if (ret < 0)
 		catalog_keys_release(keys);
 	orphans_release(&o);

@@ -235,11 +235,7 @@ int catalog_get(struct catalog *cat, enum catalog_kind kind, const char *id, str
 	p = NULL;
 	ret = 0;
 out:
-	if (c) {
-		if (db_in_transaction(c))
-			db_rollback(c, NULL);
-		db_release(c);
-	}
+	catalog_release(c);
 	catalog_page_free(p);
 	return ret;
 }
@@ -292,11 +288,7 @@ int catalog_get_tracks(struct catalog *cat, const char *const *ids, size_t n, st
 	p = NULL;
 	ret = 0;
 out:
-	if (c) {
-		if (db_in_transaction(c))
-			db_rollback(c, NULL);
-		db_release(c);
-	}
+	catalog_release(c);
 	catalog_page_free(p);
 	return ret;
 }

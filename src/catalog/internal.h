@@ -55,6 +55,11 @@ int catalog_duplicates_store(struct db_conn *c, const char *id, const struct cat
 /* The counter, read on `c`. */
 int catalog_read_version(struct db_conn *c, int64_t *v, struct err *e);
 
+/* Give back a connection whose transaction, if one is still open (an error path), is rolled
+ * back first: db_release rolls back only the outermost of nested acquisitions. NULL is a
+ * no-op. */
+void catalog_release(struct db_conn *c);
+
 /* Prepare, bind the n texts (NULL binds NULL), step once and copy column 0 (an id) into
  * out. 1 when a row came, 0 when none, -1 with *e set. */
 int catalog_query_id(struct db_conn *c, const char *sql, char out[ID_LEN + 1], struct err *e, int n, ...);

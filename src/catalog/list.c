@@ -572,11 +572,7 @@ int catalog_list(struct catalog *cat, enum catalog_kind kind, const struct catal
 	p = NULL;
 	ret = 0;
 out:
-	if (c) {
-		if (db_in_transaction(c))
-			db_rollback(c, NULL);
-		db_release(c);
-	}
+	catalog_release(c);
 	if (have_cursor)
 		catalog_cursor_release(&cur);
 	catalog_page_free(p);

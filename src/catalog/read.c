@@ -152,10 +152,10 @@ static const size_t buckets[] = { 1, 8, 16, 32, 50, 64, 100, 128, 256, 512 };
 static char *links_sql[2][NBUCKETS];
 /* And the rows of tracks by id (catalog_read_unknown), one statement per bucket too. */
 static char *rows_sql[NBUCKETS];
-static pthread_once_t links_once = PTHREAD_ONCE_INIT;
-static bool links_oom;
+static pthread_once_t in_list_once = PTHREAD_ONCE_INIT;
+static bool in_list_oom;
 
-static void links_sql_build(void)
+static void in_list_sql_build(void)
 {
 	static const char *const heads[3] = {
 		"SELECT ta.track_id, ar.id, ar.name, ta.role, ta.position "
@@ -175,7 +175,7 @@ static void links_sql_build(void)
 				oom = buf_addf(&sql, "%s$%zu", i ? ", " : "", i + 1) < 0;
 			if (oom || buf_addch(&sql, ')') < 0 || !(*out = buf_detach(&sql, NULL))) {
 				buf_release(&sql);
-				links_oom = true;
+				in_list_oom = true;
 				return;
 			}
 		}
@@ -348,8 +348,8 @@ int catalog_load_links(struct db_conn *c, struct catalog_arena *a, struct catalo
 
 	if (n == 0)
 		return 0;
-	pthread_once(&links_once, links_sql_build);
-	if (links_oom)
+	pthread_once(&in_list_once, in_list_sql_build);
+	if (in_list_oom)
 		return err_set(e, ERR_NOMEM, "out of memory");
 	by_id = n == 1 ? &one : malloc(n * sizeof(*by_id));
 	if (!by_id)
@@ -411,8 +411,8 @@ int catalog_read_unknown(struct db_conn *c, struct catalog_arena *a, struct cata
 	size_t m = 0;
 	int ret = 0;
 
-	pthread_once(&links_once, links_sql_build);
-	if (links_oom)
+	pthread_once(&in_list_once, in_list_sql_build);
+	if (in_list_oom)
 		return err_set(e, ERR_NOMEM, "out of memory");
 	by_id = malloc((n ? n : 1) * sizeof(*by_id));
 	if (!by_id)
